@@ -1,0 +1,62 @@
+//! `sparring`: the command line. It only wires the engine crates together.
+
+mod bench;
+mod generate;
+mod models;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "sparring",
+    version,
+    about = "Local AI customer for call-center role-play training"
+)]
+struct Cli {
+    /// Compute threads for inference (default: all cores).
+    #[arg(long, global = true, env = "SPARRING_THREADS")]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List, install and check models.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Generate a reply with a local model.
+    Generate(generate::GenerateArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SPARRING_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        set_threads(n);
+    }
+    match cli.command {
+        Command::Models(cmd) => models::run(cmd),
+        Command::Generate(args) => generate::run(args),
+        Command::Bench(cmd) => bench::run(cmd, cli.threads),
+    }
+}
+
+/// candle reads its thread count from the environment once, at first use.
+fn set_threads(n: usize) {
+    // SAFETY: called before any other thread exists.
+    unsafe {
+        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+    }
+}

@@ -1,0 +1,9 @@
+//! Domain types shared by every sparring crate.
+//!
+//! This crate deliberately knows nothing of candle, wasmtime or axum: personas,
+//! dialogue state and scorecards are plain data that any front end or backend can
+//! use without pulling heavy dependencies.
+
+pub mod chat;
+
+pub use chat::{FinishReason, GenerationStats, Message, PromptMode, Role, SamplingParams};

@@ -1,0 +1,171 @@
+//! Reading a GGUF file: the tensors stay quantized; the metadata tells the
+//! architecture, hyper-parameters, tokenizer and chat template.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use candle_core::quantized::gguf_file::{Content, Value};
+
+use crate::error::LlmError;
+
+/// An opened GGUF file whose metadata has been read.
+pub struct GgufFile {
+    pub path: PathBuf,
+    pub content: Content,
+    pub reader: BufReader<File>,
+}
+
+impl GgufFile {
+    pub fn open(path: &Path) -> Result<Self, LlmError> {
+        let file = File::open(path).map_err(|source| LlmError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut reader = BufReader::new(file);
+        let content = Content::read(&mut reader).map_err(|e| LlmError::BadModel {
+            path: path.to_path_buf(),
+            detail: format!("not a readable GGUF file: {e}"),
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            content,
+            reader,
+        })
+    }
+
+    pub fn metadata(&self) -> &HashMap<String, Value> {
+        &self.content.metadata
+    }
+
+    pub fn architecture(&self) -> Result<String, LlmError> {
+        self.string("general.architecture")
+    }
+
+    fn missing(&self, key: &str) -> LlmError {
+        LlmError::BadModel {
+            path: self.path.clone(),
+            detail: format!("metadata key `{key}` is missing"),
+        }
+    }
+
+    fn wrong_type(&self, key: &str, want: &str) -> LlmError {
+        LlmError::BadModel {
+            path: self.path.clone(),
+            detail: format!("metadata key `{key}` is not {want}"),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.content.metadata.get(key)
+    }
+
+    pub fn string(&self, key: &str) -> Result<String, LlmError> {
+        match self.get(key) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(self.wrong_type(key, "a string")),
+            None => Err(self.missing(key)),
+        }
+    }
+
+    pub fn opt_string(&self, key: &str) -> Option<String> {
+        match self.get(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// Any integer type, as GGUF writers disagree on widths.
+    pub fn opt_u64(&self, key: &str) -> Option<u64> {
+        Some(match self.get(key)? {
+            Value::U8(v) => *v as u64,
+            Value::I8(v) => *v as u64,
+            Value::U16(v) => *v as u64,
+            Value::I16(v) => *v as u64,
+            Value::U32(v) => *v as u64,
+            Value::I32(v) => *v as u64,
+            Value::U64(v) => *v,
+            Value::I64(v) => *v as u64,
+            _ => return None,
+        })
+    }
+
+    pub fn usize(&self, key: &str) -> Result<usize, LlmError> {
+        match self.get(key) {
+            None => Err(self.missing(key)),
+            Some(_) => self
+                .opt_u64(key)
+                .map(|v| v as usize)
+                .ok_or_else(|| self.wrong_type(key, "an integer")),
+        }
+    }
+
+    pub fn opt_f32(&self, key: &str) -> Option<f32> {
+        match self.get(key)? {
+            Value::F32(v) => Some(*v),
+            Value::F64(v) => Some(*v as f32),
+            _ => None,
+        }
+    }
+
+    pub fn f32(&self, key: &str) -> Result<f32, LlmError> {
+        match self.get(key) {
+            None => Err(self.missing(key)),
+            Some(_) => self
+                .opt_f32(key)
+                .ok_or_else(|| self.wrong_type(key, "a float")),
+        }
+    }
+
+    pub fn opt_bool(&self, key: &str) -> Option<bool> {
+        match self.get(key)? {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn string_array(&self, key: &str) -> Result<Vec<String>, LlmError> {
+        match self.get(key) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => Ok(s.clone()),
+                    _ => Err(self.wrong_type(key, "an array of strings")),
+                })
+                .collect(),
+            Some(_) => Err(self.wrong_type(key, "an array")),
+            None => Err(self.missing(key)),
+        }
+    }
+
+    pub fn opt_f32_array(&self, key: &str) -> Option<Vec<f32>> {
+        match self.get(key)? {
+            Value::Array(items) => items
+                .iter()
+                .map(|v| match v {
+                    Value::F32(f) => Some(*f),
+                    Value::F64(f) => Some(*f as f32),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    }
+
+    pub fn opt_i32_array(&self, key: &str) -> Option<Vec<i32>> {
+        match self.get(key)? {
+            Value::Array(items) => items
+                .iter()
+                .map(|v| match v {
+                    Value::I32(x) => Some(*x),
+                    Value::U32(x) => Some(*x as i32),
+                    Value::I8(x) => Some(*x as i32),
+                    Value::U8(x) => Some(*x as i32),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Turning a conversation into model input: the GGUF's own chat template for
+//! instruct models, a few-shot transcript for base models.
+
+use minijinja::{context, Environment, ErrorKind};
+use serde::Serialize;
+use sparring_core::{Message, Role};
+
+use crate::error::LlmError;
+
+/// ChatML, for instruct models whose file carries no template.
+pub const CHATML: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+/// A compiled chat template (`tokenizer.chat_template`, Jinja).
+pub struct ChatTemplate {
+    env: Environment<'static>,
+    bos: String,
+    eos: String,
+}
+
+#[derive(Serialize)]
+struct TemplateMessage<'a> {
+    role: &'a str,
+    content: &'a str,
+}
+
+impl ChatTemplate {
+    pub fn new(source: &str, bos: &str, eos: &str) -> Result<Self, LlmError> {
+        let mut env = Environment::new();
+        minijinja_contrib::add_to_environment(&mut env);
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function("raise_exception", |msg: String| -> Result<String, _> {
+            Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
+        });
+        env.add_template_owned("chat", source.to_string())
+            .map_err(|e| LlmError::Template(e.to_string()))?;
+        Ok(Self {
+            env,
+            bos: bos.to_string(),
+            eos: eos.to_string(),
+        })
+    }
+
+    /// Renders the conversation; with `add_generation_prompt` the text ends
+    /// where the assistant's next reply begins.
+    pub fn render(
+        &self,
+        messages: &[Message],
+        add_generation_prompt: bool,
+    ) -> Result<String, LlmError> {
+        let msgs: Vec<TemplateMessage> = messages
+            .iter()
+            .map(|m| TemplateMessage {
+                role: m.role.as_str(),
+                content: &m.content,
+            })
+            .collect();
+        let tmpl = self
+            .env
+            .get_template("chat")
+            .map_err(|e| LlmError::Template(e.to_string()))?;
+        tmpl.render(context! {
+            messages => msgs,
+            add_generation_prompt => add_generation_prompt,
+            bos_token => self.bos,
+            eos_token => self.eos,
+        })
+        .map_err(|e| LlmError::Template(format!("{e:#}")))
+    }
+}
+
+/// How a base model sees a conversation: a preamble, then one line per turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct TranscriptStyle {
+    pub user_label: String,
+    pub assistant_label: String,
+}
+
+impl Default for TranscriptStyle {
+    fn default() -> Self {
+        Self {
+            user_label: "User".into(),
+            assistant_label: "Assistant".into(),
+        }
+    }
+}
+
+impl TranscriptStyle {
+    /// System messages become the preamble (put few-shot lines there); each
+    /// turn is `Label: text`; the prompt ends with the assistant's label.
+    pub fn render(&self, messages: &[Message]) -> String {
+        let mut out = String::new();
+        for m in messages.iter().filter(|m| m.role == Role::System) {
+            out.push_str(m.content.trim_end());
+            out.push_str("\n\n");
+        }
+        for m in messages.iter().filter(|m| m.role != Role::System) {
+            let label = match m.role {
+                Role::User => &self.user_label,
+                _ => &self.assistant_label,
+            };
+            out.push_str(label);
+            out.push_str(": ");
+            out.push_str(m.content.trim());
+            out.push('\n');
+        }
+        out.push_str(&self.assistant_label);
+        out.push(':');
+        out
+    }
+
+    /// Strings that mean the model has started writing the other side's line.
+    pub fn stop_strings(&self) -> Vec<String> {
+        vec![
+            format!("\n{}:", self.user_label),
+            format!("\n{}:", self.assistant_label),
+            "\n\n".into(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chatml_renders_generation_prompt() {
+        let t = ChatTemplate::new(CHATML, "", "").unwrap();
+        let s = t
+            .render(&[Message::system("be brief"), Message::user("hi")], true)
+            .unwrap();
+        assert_eq!(
+            s,
+            "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+        );
+    }
+
+    #[test]
+    fn template_errors_are_reported() {
+        let t = ChatTemplate::new("{{ raise_exception('roles must alternate') }}", "", "").unwrap();
+        let e = t.render(&[Message::user("x")], true).unwrap_err();
+        assert!(e.to_string().contains("roles must alternate"), "{e}");
+        assert!(ChatTemplate::new("{% for %}", "", "").is_err());
+    }
+
+    #[test]
+    fn transcript_ends_with_assistant_label() {
+        let style = TranscriptStyle {
+            user_label: "客服".into(),
+            assistant_label: "客户".into(),
+        };
+        let s = style.render(&[
+            Message::system("以下是一段客服通话记录。"),
+            Message::user("您好，请问有什么可以帮您？"),
+        ]);
+        assert_eq!(
+            s,
+            "以下是一段客服通话记录。\n\n客服: 您好，请问有什么可以帮您？\n客户:"
+        );
+        assert!(style.stop_strings().contains(&"\n客服:".to_string()));
+    }
+}

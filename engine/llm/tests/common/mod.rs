@@ -1,0 +1,48 @@
+//! Finding the real models the tests run on.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use sparring_core::PromptMode;
+use sparring_llm::{LoadOptions, LocalModel};
+use sparring_models::{Home, Manifest};
+
+/// The installed file of a manifest model. When it is missing the test is
+/// skipped, unless SPARRING_REQUIRE_MODELS=1 (CI), where it fails.
+pub fn model_path(id: &str) -> Option<PathBuf> {
+    let manifest = Manifest::builtin();
+    let home = Home::from_env();
+    let entry = manifest.get(id).expect("model in manifest");
+    if home.is_installed(entry) {
+        return Some(home.model_path(entry));
+    }
+    let msg = format!(
+        "model {id} is not installed under {}; run `sparring models pull {id}`",
+        home.models_dir().display()
+    );
+    if std::env::var("SPARRING_REQUIRE_MODELS").as_deref() == Ok("1") {
+        panic!("{msg}");
+    }
+    eprintln!("skipping: {msg}");
+    None
+}
+
+fn load(id: &str, mode: PromptMode) -> Option<LocalModel> {
+    let path = model_path(id)?;
+    Some(LocalModel::load(&path, Some(mode), &LoadOptions::default()).expect("model loads"))
+}
+
+/// SmolLM2-135M-Instruct, loaded once per test binary.
+pub fn smollm2() -> Option<LocalModel> {
+    static M: OnceLock<Option<LocalModel>> = OnceLock::new();
+    M.get_or_init(|| load("smollm2-135m-instruct", PromptMode::Chat))
+        .clone()
+}
+
+/// Gemma 3 270M (base), loaded once per test binary.
+pub fn gemma() -> Option<LocalModel> {
+    static M: OnceLock<Option<LocalModel>> = OnceLock::new();
+    M.get_or_init(|| load("gemma3-270m", PromptMode::Transcript))
+        .clone()
+}

@@ -1,0 +1,250 @@
+//! Real inference on the carrier-package models: reproducibility, languages,
+//! the conversation cache, streaming and cancellation.
+
+mod common;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use sparring_core::{FinishReason, Message, SamplingParams};
+use sparring_llm::{ChatBackend, Prompt, StreamEvent, TranscriptStyle};
+
+fn sampled(seed: u64, max_tokens: usize) -> SamplingParams {
+    SamplingParams {
+        temperature: 0.9,
+        seed,
+        max_tokens,
+        ..SamplingParams::default()
+    }
+}
+
+#[test]
+fn same_seed_gives_identical_text_and_seeds_differ() {
+    let Some(model) = common::smollm2() else {
+        return;
+    };
+    let messages = [Message::user("Tell me about your broken internet.")];
+    let run = |seed| {
+        let mut conv = model.new_conversation().unwrap();
+        conv.chat(&messages, None, &sampled(seed, 40), |_| true)
+            .unwrap()
+            .0
+    };
+    let a = run(7);
+    assert!(!a.trim().is_empty());
+    assert_eq!(a, run(7), "same seed must give the same bytes");
+    assert_ne!(a, run(8), "another seed should give other text");
+}
+
+#[test]
+fn smollm2_answers_in_english() {
+    let Some(model) = common::smollm2() else {
+        return;
+    };
+    let mut conv = model.new_conversation().unwrap();
+    let params = SamplingParams {
+        max_tokens: 24,
+        ..SamplingParams::greedy()
+    };
+    let (text, stats) = conv
+        .chat(
+            &[Message::user("What is the capital of France?")],
+            None,
+            &params,
+            |_| true,
+        )
+        .unwrap();
+    assert!(text.contains("Paris"), "{text:?}");
+    assert!(stats.generated_tokens > 0 && stats.ttft_ms > 0.0);
+}
+
+#[test]
+fn gemma_continues_chinese_in_chinese() {
+    let Some(model) = common::gemma() else {
+        return;
+    };
+    let style = TranscriptStyle {
+        user_label: "客服".into(),
+        assistant_label: "客户".into(),
+    };
+    let messages = [
+        Message::system(
+            "以下是一段宽带故障投诉电话的录音文字稿。客户很生气，家里的宽带已经断了三天。",
+        ),
+        Message::user("您好，这里是客服中心，请问有什么可以帮您？"),
+    ];
+    let mut conv = model.new_conversation().unwrap();
+    let (text, _) = conv
+        .chat(&messages, Some(&style), &sampled(3, 40), |_| true)
+        .unwrap();
+    let han = text
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    assert!(han >= 3, "expected Chinese, got {text:?}");
+    assert!(!text.contains("\n客服:"), "stop string leaked: {text:?}");
+}
+
+/// Turn 2 reuses turn 1's cache, and the result equals computing it afresh.
+#[test]
+fn later_turns_reuse_the_cache_and_match_a_fresh_run() {
+    let Some(model) = common::smollm2() else {
+        return;
+    };
+    let params = SamplingParams {
+        max_tokens: 16,
+        ..SamplingParams::greedy()
+    };
+    let mut messages = vec![
+        Message::system("You are an angry customer whose internet is down."),
+        Message::user("Hello, how can I help you today?"),
+    ];
+    let mut conv = model.new_conversation().unwrap();
+    let (reply, first) = conv.chat(&messages, None, &params, |_| true).unwrap();
+    assert_eq!(first.prompt_tokens_computed, first.prompt_tokens);
+    messages.push(Message::assistant(reply));
+    messages.push(Message::user("I am sorry to hear that. When did it start?"));
+    let (cached_text, cached) = conv.chat(&messages, None, &params, |_| true).unwrap();
+    assert!(
+        cached.prompt_tokens_computed < cached.prompt_tokens / 2,
+        "turn 2 computed {} of {} prompt tokens",
+        cached.prompt_tokens_computed,
+        cached.prompt_tokens
+    );
+    let mut fresh = model.new_conversation().unwrap();
+    let (fresh_text, fresh_stats) = fresh.chat(&messages, None, &params, |_| true).unwrap();
+    assert_eq!(
+        fresh_stats.prompt_tokens_computed,
+        fresh_stats.prompt_tokens
+    );
+    assert_eq!(cached_text, fresh_text);
+}
+
+#[test]
+fn stop_strings_and_max_tokens_end_generation() {
+    let Some(model) = common::smollm2() else {
+        return;
+    };
+    let mut conv = model.new_conversation().unwrap();
+    let params = SamplingParams {
+        max_tokens: 5,
+        ..SamplingParams::greedy()
+    };
+    let (_, stats) = conv
+        .complete("One, two, three, four, five, six,", &params, |_| true)
+        .unwrap();
+    assert_eq!(stats.finish_reason, FinishReason::Length);
+    assert_eq!(stats.generated_tokens, 5);
+
+    let params = SamplingParams {
+        max_tokens: 40,
+        stop: vec!["nine".into()],
+        ..SamplingParams::greedy()
+    };
+    let (text, stats) = conv
+        .complete("One, two, three, four, five, six, seven,", &params, |_| {
+            true
+        })
+        .unwrap();
+    assert_eq!(stats.finish_reason, FinishReason::StopString, "{text:?}");
+    assert!(!text.contains("nine"), "{text:?}");
+}
+
+#[test]
+fn callback_returning_false_cancels() {
+    let Some(model) = common::smollm2() else {
+        return;
+    };
+    let mut conv = model.new_conversation().unwrap();
+    let mut deltas = 0;
+    let (_, stats) = conv
+        .complete("Once upon a time", &sampled(1, 500), |_| {
+            deltas += 1;
+            deltas < 3
+        })
+        .unwrap();
+    assert_eq!(stats.finish_reason, FinishReason::Cancelled);
+    assert!(stats.generated_tokens < 10, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_deltas_add_up_and_dropping_the_stream_stops_the_worker() {
+    let Some(model) = common::gemma() else {
+        return;
+    };
+    let mut session = model.open().unwrap();
+    let prompt = Prompt::Text("客户：我家的宽带已经断了三天了，".into());
+    let mut stream = session.stream(prompt.clone(), sampled(5, 24));
+    let mut text = String::new();
+    let mut done = None;
+    while let Some(ev) = stream.next().await {
+        match ev.unwrap() {
+            StreamEvent::Delta(d) => {
+                assert!(!d.is_empty());
+                text.push_str(&d);
+            }
+            StreamEvent::Done(stats) => done = Some(stats),
+        }
+    }
+    let done = done.expect("a Done event ends the stream");
+    assert!(done.generated_tokens > 0);
+    // The same request without streaming gives the same text.
+    let mut conv = model.new_conversation().unwrap();
+    let (direct, _) = conv
+        .complete(
+            "客户：我家的宽带已经断了三天了，",
+            &sampled(5, 24),
+            |_| true,
+        )
+        .unwrap();
+    assert_eq!(text, direct);
+
+    // A long generation whose stream is dropped must stop: the next request on
+    // the same session (which waits for the worker) then completes promptly.
+    let mut long = session.stream(prompt.clone(), sampled(6, 4000));
+    let first = long.next().await;
+    assert!(matches!(first, Some(Ok(StreamEvent::Delta(_)))));
+    drop(long);
+    let next = session.stream(prompt, sampled(7, 4));
+    let (short, _) = tokio::time::timeout(Duration::from_secs(120), next.collect_text())
+        .await
+        .expect("the dropped generation kept running")
+        .unwrap();
+    assert!(!short.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_conversations_in_flight_match_sequential_runs() {
+    let Some(model) = common::smollm2() else {
+        return;
+    };
+    let prompts = [
+        "My bill is wrong.",
+        "My router blinks red.",
+        "I want to cancel.",
+    ];
+    let request = |p: &str| Prompt::Messages {
+        messages: vec![Message::user(p)],
+        transcript: None,
+    };
+    let mut sequential = Vec::new();
+    for p in prompts {
+        let mut s = model.open().unwrap();
+        sequential.push(
+            s.stream(request(p), sampled(11, 16))
+                .collect_text()
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    let mut sessions: Vec<_> = prompts.iter().map(|_| model.open().unwrap()).collect();
+    let streams: Vec<_> = sessions
+        .iter_mut()
+        .zip(prompts)
+        .map(|(s, p)| s.stream(request(p), sampled(11, 16)))
+        .collect();
+    let results = futures::future::join_all(streams.into_iter().map(|s| s.collect_text())).await;
+    let concurrent: Vec<String> = results.into_iter().map(|r| r.unwrap().0).collect();
+    assert_eq!(sequential, concurrent);
+}
