@@ -12,6 +12,7 @@ pub mod error;
 pub mod gguf;
 pub mod local;
 pub mod model;
+pub mod openai;
 pub mod prompt;
 pub mod sampler;
 pub mod text_decoder;

@@ -73,6 +73,14 @@ impl ChatTemplate {
 pub struct TranscriptStyle {
     pub user_label: String,
     pub assistant_label: String,
+    /// Between label and text: ": " in English, "：" in Chinese transcripts
+    /// (base models continue in Chinese far more reliably with the full-width colon).
+    #[serde(default = "default_separator")]
+    pub separator: String,
+}
+
+fn default_separator() -> String {
+    ": ".into()
 }
 
 impl Default for TranscriptStyle {
@@ -80,11 +88,25 @@ impl Default for TranscriptStyle {
         Self {
             user_label: "User".into(),
             assistant_label: "Assistant".into(),
+            separator: default_separator(),
         }
     }
 }
 
 impl TranscriptStyle {
+    /// Labels and punctuation for a transcript in `language` ("zh" or "en").
+    pub fn new(user_label: &str, assistant_label: &str, language: &str) -> Self {
+        Self {
+            user_label: user_label.into(),
+            assistant_label: assistant_label.into(),
+            separator: if language.starts_with("zh") {
+                "\u{ff1a}".into()
+            } else {
+                default_separator()
+            },
+        }
+    }
+
     /// System messages become the preamble (put few-shot lines there); each
     /// turn is `Label: text`; the prompt ends with the assistant's label.
     pub fn render(&self, messages: &[Message]) -> String {
@@ -99,20 +121,21 @@ impl TranscriptStyle {
                 _ => &self.assistant_label,
             };
             out.push_str(label);
-            out.push_str(": ");
+            out.push_str(&self.separator);
             out.push_str(m.content.trim());
             out.push('\n');
         }
         out.push_str(&self.assistant_label);
-        out.push(':');
+        out.push_str(self.separator.trim_end());
         out
     }
 
     /// Strings that mean the model has started writing the other side's line.
     pub fn stop_strings(&self) -> Vec<String> {
+        let sep = self.separator.trim_end();
         vec![
-            format!("\n{}:", self.user_label),
-            format!("\n{}:", self.assistant_label),
+            format!("\n{}{sep}", self.user_label),
+            format!("\n{}{sep}", self.assistant_label),
             "\n\n".into(),
         ]
     }
@@ -144,18 +167,17 @@ mod tests {
 
     #[test]
     fn transcript_ends_with_assistant_label() {
-        let style = TranscriptStyle {
-            user_label: "客服".into(),
-            assistant_label: "客户".into(),
-        };
+        let style = TranscriptStyle::new("客服", "客户", "zh");
         let s = style.render(&[
             Message::system("以下是一段客服通话记录。"),
             Message::user("您好，请问有什么可以帮您？"),
         ]);
         assert_eq!(
             s,
-            "以下是一段客服通话记录。\n\n客服: 您好，请问有什么可以帮您？\n客户:"
+            "以下是一段客服通话记录。\n\n客服：您好，请问有什么可以帮您？\n客户："
         );
-        assert!(style.stop_strings().contains(&"\n客服:".to_string()));
+        assert!(style.stop_strings().contains(&"\n客服：".to_string()));
+        let en = TranscriptStyle::default().render(&[Message::user("Hi")]);
+        assert_eq!(en, "User: Hi\nAssistant:");
     }
 }

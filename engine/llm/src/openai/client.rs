@@ -389,10 +389,9 @@ async fn generate(
     };
     let status = response.status();
     if !status.is_success() {
-        let body = match guarded(tx, first_deadline, read_some(response)).await? {
-            Some(b) => b,
-            None => String::new(),
-        };
+        let body: String = guarded(tx, first_deadline, read_some(response))
+            .await?
+            .unwrap_or_default();
         return Err(remote(format!("HTTP {status}{}", error_summary(&body))).into());
     }
 
@@ -427,10 +426,9 @@ async fn generate(
                 if acc.finish_reason.is_some() {
                     return Ok(acc.stats());
                 }
-                return Err(remote(
-                    "stream ended early (no [DONE] and no finish_reason)".into(),
-                )
-                .into());
+                return Err(
+                    remote("stream ended early (no [DONE] and no finish_reason)".into()).into(),
+                );
             }
         };
         for data in events {
@@ -634,13 +632,14 @@ fn error_chain(e: &reqwest::Error) -> String {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
+        // hyper-util's "client error (Connect)" says nothing the rest does not.
+        if !text.starts_with("client error") && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         source = s.source();
     }
     if parts.is_empty() {
-        e.without_url().to_string()
+        e.to_string()
     } else {
         parts.join(": ")
     }
@@ -648,7 +647,131 @@ fn error_chain(e: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_base;
+    use super::*;
+    use serde_json::json;
+
+    /// The body as it goes over the wire (f32s printed as f32s).
+    fn wire(body: &RequestBody<'_>) -> Value {
+        serde_json::from_str(&serde_json::to_string(body).unwrap()).unwrap()
+    }
+
+    fn chunk(content: &str, finish: Option<&str>) -> String {
+        json!({"object": "chat.completion.chunk",
+               "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}]})
+        .to_string()
+    }
+
+    async fn feed(acc: &mut Accumulator, data: &str, tx: &Tx) -> Result<bool, LlmError> {
+        let remote = |detail: String| LlmError::Remote {
+            url: "http://h/v1/chat/completions".into(),
+            detail,
+        };
+        acc.event(data, tx, &remote).await.map_err(|e| match e {
+            Stop::Failed(e) => e,
+            Stop::Cancelled => panic!("cancelled"),
+        })
+    }
+
+    #[tokio::test]
+    async fn chunks_become_deltas_and_stats() {
+        let (tx, mut rx) = TextStream::channel(16);
+        let mut acc = Accumulator::new(Instant::now(), true);
+        let role = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#;
+        assert!(!feed(&mut acc, role, &tx).await.unwrap());
+        assert!(!feed(&mut acc, &chunk("Hel", None), &tx).await.unwrap());
+        assert!(!feed(&mut acc, &chunk("lo \u{4f60}", None), &tx)
+            .await
+            .unwrap());
+        assert!(!feed(&mut acc, &chunk("", Some("length")), &tx)
+            .await
+            .unwrap());
+        let usage =
+            r#"{"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"#;
+        assert!(!feed(&mut acc, usage, &tx).await.unwrap());
+        assert!(feed(&mut acc, " [DONE] ", &tx).await.unwrap());
+        drop(tx);
+        let mut deltas = Vec::new();
+        while let Some(ev) = rx.next().await {
+            match ev.unwrap() {
+                StreamEvent::Delta(d) => deltas.push(d),
+                StreamEvent::Done(_) => panic!("no Done from the accumulator"),
+            }
+        }
+        assert_eq!(deltas, ["Hel", "lo \u{4f60}"]);
+        let stats = acc.stats();
+        assert_eq!((stats.prompt_tokens, stats.generated_tokens), (9, 3));
+        assert_eq!(stats.prompt_tokens_computed, 9);
+        assert_eq!(stats.finish_reason, FinishReason::Length);
+
+        // Without usage: deltas are counted; "stop" (also for stop strings) is Stop.
+        let (tx, _rx) = TextStream::channel(16);
+        let mut acc = Accumulator::new(Instant::now(), false);
+        let text = |t: &str, f: Option<&str>| {
+            json!({"choices": [{"index": 0, "text": t, "finish_reason": f}]}).to_string()
+        };
+        feed(&mut acc, &text("a", None), &tx).await.unwrap();
+        feed(&mut acc, &text("b", Some("stop")), &tx).await.unwrap();
+        let stats = acc.stats();
+        assert_eq!((stats.prompt_tokens, stats.generated_tokens), (0, 2));
+        assert_eq!(stats.finish_reason, FinishReason::Stop);
+    }
+
+    #[tokio::test]
+    async fn bad_chunks_are_errors_naming_the_line() {
+        let (tx, _rx) = TextStream::channel(16);
+        let mut acc = Accumulator::new(Instant::now(), true);
+        let err = feed(&mut acc, r#"{"choices": [{"delta": "#, &tx)
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("malformed JSON") && msg.contains(r#"data: {"choices""#),
+            "{msg}"
+        );
+        assert!(msg.contains("http://h/v1/chat/completions"), "{msg}");
+        let err = feed(&mut acc, r#"{"error": {"message": "out of memory"}}"#, &tx)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("out of memory"), "{err}");
+    }
+
+    #[test]
+    fn error_bodies_are_summarised() {
+        assert_eq!(
+            error_summary(r#"{"error": {"message": "model not found", "type": "x"}}"#),
+            ": model not found"
+        );
+        assert_eq!(error_summary(r#"{"error": "bad"}"#), ": bad");
+        assert_eq!(error_summary("  "), "");
+        let long = "x".repeat(1000);
+        assert_eq!(error_summary(&long).chars().count(), 2 + 300 + 1);
+    }
+
+    #[test]
+    fn requests_carry_the_sampling_params() {
+        let params = SamplingParams {
+            stop: vec!["END".into()],
+            ..SamplingParams::default()
+        };
+        let prompt = Prompt::Messages {
+            messages: vec![Message::user("hi")],
+            transcript: None,
+        };
+        let v = wire(&request_body("m", &prompt, &params));
+        assert_eq!(
+            v,
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+                   "stream": true, "stream_options": {"include_usage": true},
+                   "temperature": 0.7, "top_p": 0.95, "max_tokens": 256, "seed": 42,
+                   "stop": ["END"], "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.1,
+                   "repetition_penalty": 1.1, "repeat_last_n": 64})
+        );
+        let greedy = SamplingParams::greedy();
+        let v = wire(&request_body("m", &Prompt::Text("t".into()), &greedy));
+        assert_eq!(v["prompt"], "t");
+        assert_eq!(v["top_k"], -1);
+        assert!(v.get("messages").is_none() && v.get("stop").is_none());
+    }
 
     #[test]
     fn base_urls_are_normalised() {
@@ -658,16 +781,19 @@ mod tests {
             ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080"),
             ("http://127.0.0.1:8080/v1/", "http://127.0.0.1:8080"),
             ("localhost:11434/v1", "http://localhost:11434"),
-            (
-                "http://h:1/v1/chat/completions",
-                "http://h:1",
-            ),
+            ("http://h:1/v1/chat/completions", "http://h:1"),
             ("http://h:1/api/v1", "http://h:1/api"),
             (" http://h:1/v1 ", "http://h:1"),
         ] {
             assert_eq!(normalise_base(given).unwrap(), want, "{given}");
         }
-        for bad in ["", "https://api.example.com/v1", "ftp://h", "http://", "http://h/?x=1"] {
+        for bad in [
+            "",
+            "https://api.example.com/v1",
+            "ftp://h",
+            "http://",
+            "http://h/?x=1",
+        ] {
             assert!(normalise_base(bad).is_err(), "{bad}");
         }
     }

@@ -116,7 +116,8 @@ mod tests {
 
     #[test]
     fn events_survive_any_split_and_any_line_ending() {
-        let body = "\u{feff}: keep-alive\r\n\r\ndata: {\"a\":\"h\u{e9}llo \u{4f60}\u{597d}\"}\r\n\r\n\
+        let body =
+            "\u{feff}: keep-alive\r\n\r\ndata: {\"a\":\"h\u{e9}llo \u{4f60}\u{597d}\"}\r\n\r\n\
                     event: message\nid: 3\nretry: 10\ndata:{\"b\":1}\n\n\
                     data: x\rdata: y\r\r\
                     data: [DONE]\n\n";
@@ -127,7 +128,11 @@ mod tests {
             "[DONE]".to_string(),
         ];
         for piece in 1..=body.len() {
-            assert_eq!(feed_in_pieces(body.as_bytes(), piece), expected, "piece {piece}");
+            assert_eq!(
+                feed_in_pieces(body.as_bytes(), piece),
+                expected,
+                "piece {piece}"
+            );
         }
     }
 
