@@ -131,12 +131,24 @@ impl KvCache {
 pub struct LoadOptions {
     /// Upper bound on the context (memory for rope tables and caches).
     pub max_context: usize,
+    /// Convert weights whose candle kernels are scalar-only (Q4_1, Q5_0, Q5_1)
+    /// to Q8_0 at load time, which has SIMD kernels: more memory, much faster.
+    /// Env `SPARRING_REQUANTIZE=0` turns it off.
+    pub requantize: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        Self { max_context: 8192 }
+        Self {
+            max_context: 8192,
+            requantize: std::env::var("SPARRING_REQUANTIZE").as_deref() != Ok("0"),
+        }
     }
+}
+
+/// Whether candle 0.11 has only a scalar dot product for this type on x86.
+fn scalar_only(dtype: GgmlDType) -> bool {
+    matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1)
 }
 
 fn md_err(path: &std::path::Path, detail: String) -> LlmError {
@@ -234,7 +246,14 @@ impl Transformer {
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             let n = |s: &str| format!("blk.{i}.{s}");
-            let mm = |t: QTensor| QMatMul::from_qtensor(t);
+            let mm = |t: QTensor| -> Result<QMatMul, LlmError> {
+                let t = if opts.requantize && scalar_only(t.dtype()) {
+                    QTensor::quantize(&t.dequantize(&device)?, GgmlDType::Q8_0)?
+                } else {
+                    t
+                };
+                Ok(QMatMul::from_qtensor(t)?)
+            };
             let sliding = arch == Arch::Gemma3 && sliding_window.is_some() && (i + 1) % 6 != 0;
             let gemma = arch == Arch::Gemma3;
             layers.push(Layer {
