@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use sparring_core::{Message, PromptMode, SamplingParams};
-use sparring_llm::{LoadOptions, LocalModel};
+use sparring_core::{GenerationStats, Message, PromptMode, SamplingParams};
+use sparring_llm::openai::{OpenAiBackend, OpenAiOptions};
+use sparring_llm::{ChatBackend, LoadOptions, LocalModel, Prompt, StreamEvent};
 use sparring_models::{Home, Manifest};
 
 #[derive(Args)]
@@ -41,6 +42,13 @@ pub struct GenerateArgs {
     /// Print one JSON object with text, tokens, ttft_ms and decode_tok_s.
     #[arg(long)]
     pub json: bool,
+    /// Use an OpenAI-compatible server (llama.cpp server, vLLM, Ollama) at this
+    /// URL instead of a local model; `--model` is then the server's model name.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// API key for `--server` (or env OPENAI_API_KEY).
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
     /// The user's message (or text to continue with --raw).
     pub prompt: String,
 }
@@ -61,11 +69,8 @@ pub fn resolve_model(arg: &str) -> Result<(PathBuf, Option<PromptMode>)> {
     Ok((resolved.path, mode))
 }
 
-pub fn run(args: GenerateArgs) -> Result<()> {
-    let (path, mode) = resolve_model(&args.model)?;
-    let model = LocalModel::load(&path, mode, &LoadOptions::default())
-        .with_context(|| format!("loading {}", path.display()))?;
-    let params = SamplingParams {
+fn params(args: &GenerateArgs) -> SamplingParams {
+    SamplingParams {
         temperature: args.temperature,
         top_k: args.top_k,
         top_p: args.top_p,
@@ -75,46 +80,126 @@ pub fn run(args: GenerateArgs) -> Result<()> {
         stop: args.stop.clone(),
         seed: args.seed,
         ..SamplingParams::default()
+    }
+}
+
+fn messages(args: &GenerateArgs) -> Vec<Message> {
+    let mut messages = Vec::new();
+    if let Some(s) = &args.system {
+        messages.push(Message::system(s.clone()));
+    }
+    messages.push(Message::user(args.prompt.clone()));
+    messages
+}
+
+fn raw_text(args: &GenerateArgs) -> String {
+    match &args.system {
+        Some(s) => format!("{s}\n{}", args.prompt),
+        None => args.prompt.clone(),
+    }
+}
+
+fn print_delta(d: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(d.as_bytes());
+    let _ = out.flush();
+}
+
+fn print_json(
+    args: &GenerateArgs,
+    model: &str,
+    location: &str,
+    text: &str,
+    stats: &GenerationStats,
+) -> Result<()> {
+    let out = serde_json::json!({
+        "model": model,
+        "path": location,
+        "text": text,
+        "tokens": stats.generated_tokens,
+        "prompt_tokens": stats.prompt_tokens,
+        "ttft_ms": stats.ttft_ms,
+        "decode_tok_s": stats.decode_tok_s,
+        "prompt_tok_s": stats.prompt_tok_s,
+        "finish_reason": stats.finish_reason,
+        "seed": args.seed,
+    });
+    println!("{}", serde_json::to_string(&out)?);
+    Ok(())
+}
+
+/// Streams from an OpenAI-compatible server.
+fn run_remote(args: &GenerateArgs, url: &str) -> Result<()> {
+    use futures::StreamExt;
+    let options = OpenAiOptions {
+        api_key: args.api_key.clone(),
+        ..OpenAiOptions::default()
     };
+    let backend = OpenAiBackend::new(url, &args.model, options)?;
+    let prompt = if args.raw {
+        Prompt::Text(raw_text(args))
+    } else {
+        Prompt::Messages {
+            messages: messages(args),
+            transcript: None,
+        }
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let mut session = backend.open()?;
+        let mut stream = session.stream(prompt, params(args));
+        let mut text = String::new();
+        while let Some(ev) = stream.next().await {
+            match ev? {
+                StreamEvent::Delta(d) => {
+                    if !args.json {
+                        print_delta(&d);
+                    }
+                    text.push_str(&d);
+                }
+                StreamEvent::Done(stats) => {
+                    if args.json {
+                        print_json(args, &args.model, backend.base_url(), &text, &stats)?;
+                    } else {
+                        println!();
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        anyhow::bail!("the server's stream ended without a result")
+    })
+}
+
+pub fn run(args: GenerateArgs) -> Result<()> {
+    if let Some(url) = &args.server {
+        return run_remote(&args, url);
+    }
+    let (path, mode) = resolve_model(&args.model)?;
+    let model = LocalModel::load(&path, mode, &LoadOptions::default())
+        .with_context(|| format!("loading {}", path.display()))?;
+    let params = params(&args);
     let mut conv = model.new_conversation()?;
-    let stdout = std::io::stdout();
     let stream_to_stdout = !args.json;
     let on_delta = |d: &str| {
         if stream_to_stdout {
-            let mut out = stdout.lock();
-            let _ = out.write_all(d.as_bytes());
-            let _ = out.flush();
+            print_delta(d);
         }
         true
     };
     let (text, stats) = if args.raw {
-        let text = match &args.system {
-            Some(s) => format!("{s}\n{}", args.prompt),
-            None => args.prompt.clone(),
-        };
-        conv.complete(&text, &params, on_delta)?
+        conv.complete(&raw_text(&args), &params, on_delta)?
     } else {
-        let mut messages = Vec::new();
-        if let Some(s) = &args.system {
-            messages.push(Message::system(s.clone()));
-        }
-        messages.push(Message::user(args.prompt.clone()));
-        conv.chat(&messages, None, &params, on_delta)?
+        conv.chat(&messages(&args), None, &params, on_delta)?
     };
     if args.json {
-        let out = serde_json::json!({
-            "model": model.info().name,
-            "path": path,
-            "text": text,
-            "tokens": stats.generated_tokens,
-            "prompt_tokens": stats.prompt_tokens,
-            "ttft_ms": stats.ttft_ms,
-            "decode_tok_s": stats.decode_tok_s,
-            "prompt_tok_s": stats.prompt_tok_s,
-            "finish_reason": stats.finish_reason,
-            "seed": args.seed,
-        });
-        println!("{}", serde_json::to_string(&out)?);
+        print_json(
+            &args,
+            &model.info().name,
+            &path.display().to_string(),
+            &text,
+            &stats,
+        )?;
     } else {
         println!();
     }

@@ -3,6 +3,7 @@
 mod bench;
 mod generate;
 mod models;
+mod openai_server;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -31,9 +32,18 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Serve a local model over an OpenAI-compatible HTTP API.
+    OpenaiServer(openai_server::OpenAiServerArgs),
 }
 
 fn main() -> Result<()> {
+    // Behave like other Unix tools when the reader of our output goes away
+    // (`sparring models list | head`): exit quietly instead of panicking.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of a signal at startup.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SPARRING_LOG")
@@ -49,6 +59,7 @@ fn main() -> Result<()> {
         Command::Models(cmd) => models::run(cmd),
         Command::Generate(args) => generate::run(args),
         Command::Bench(cmd) => bench::run(cmd, cli.threads),
+        Command::OpenaiServer(args) => openai_server::run(args),
     }
 }
 

@@ -57,6 +57,13 @@ impl LocalModel {
         opts: &LoadOptions,
     ) -> Result<Self, LlmError> {
         let mut gguf = GgufFile::open(path)?;
+        let arch = gguf.architecture()?;
+        if crate::model::Arch::parse(&arch).is_none() {
+            return Err(LlmError::UnsupportedArchitecture {
+                path: path.to_path_buf(),
+                arch,
+            });
+        }
         let tokenizer = Tokenizer::from_gguf(&gguf)?;
         let name = gguf.opt_string("general.name").unwrap_or_else(|| {
             path.file_stem()

@@ -61,15 +61,70 @@ pub struct Config {
     pub sliding_window: Option<usize>,
 }
 
+/// Several linear maps of the same input. Fused, the input is quantized once and
+/// the thread pool woken once; the outputs are column ranges of one product.
+enum Projections {
+    Fused { matmul: QMatMul, widths: Vec<usize> },
+    Separate(Vec<QMatMul>),
+}
+
+impl Projections {
+    /// Stacks the weights' rows when every part has the same type and input
+    /// width; the bytes are concatenated, so the result is exact.
+    fn new(parts: Vec<QTensor>, fuse: bool, device: &Device) -> Result<Self, LlmError> {
+        let dtype = parts[0].dtype();
+        let cols = parts[0].shape().dims()[1];
+        let same = parts
+            .iter()
+            .all(|p| p.dtype() == dtype && p.shape().dims().get(1) == Some(&cols));
+        if !fuse || !same || parts.len() < 2 {
+            return Ok(Projections::Separate(
+                parts
+                    .into_iter()
+                    .map(QMatMul::from_qtensor)
+                    .collect::<Result<_, _>>()?,
+            ));
+        }
+        let mut bytes = Vec::new();
+        let mut widths = Vec::with_capacity(parts.len());
+        for p in &parts {
+            bytes.extend_from_slice(&p.data()?);
+            widths.push(p.shape().dims()[0]);
+        }
+        drop(parts);
+        let rows: usize = widths.iter().sum();
+        let storage = QStorage::from_data(Cow::Owned(bytes), device, dtype)?;
+        let matmul = QMatMul::from_qtensor(QTensor::new(storage, (rows, cols))?)?;
+        Ok(Projections::Fused { matmul, widths })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
+        match self {
+            Projections::Separate(ms) => ms.iter().map(|m| m.forward(x)).collect(),
+            Projections::Fused { matmul, widths } => {
+                let y = matmul.forward(x)?;
+                let mut at = 0;
+                widths
+                    .iter()
+                    .map(|&w| {
+                        let part = y.narrow(1, at, w);
+                        at += w;
+                        part
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
 struct Rope {
     cos: Tensor,
     sin: Tensor,
 }
 
 struct Layer {
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
+    /// Query, key and value projections, fused into one matmul when they share a type.
+    qkv: Projections,
     wo: QMatMul,
     bq: Option<Tensor>,
     bk: Option<Tensor>,
@@ -80,8 +135,8 @@ struct Layer {
     post_attn_norm: Option<Tensor>,
     ffn_norm: Tensor,
     post_ffn_norm: Option<Tensor>,
-    gate: QMatMul,
-    up: QMatMul,
+    /// Gate and up projections, fused likewise.
+    gate_up: Projections,
     down: QMatMul,
     sliding: bool,
     rope: usize,
@@ -135,6 +190,8 @@ pub struct LoadOptions {
     /// to Q8_0 at load time, which has SIMD kernels: more memory, much faster.
     /// Env `SPARRING_REQUANTIZE=0` turns it off.
     pub requantize: bool,
+    /// Fuse q/k/v and gate/up projections (exact). Env `SPARRING_FUSE=0` turns it off.
+    pub fuse: bool,
 }
 
 impl Default for LoadOptions {
@@ -142,6 +199,7 @@ impl Default for LoadOptions {
         Self {
             max_context: 8192,
             requantize: std::env::var("SPARRING_REQUANTIZE").as_deref() != Ok("0"),
+            fuse: std::env::var("SPARRING_FUSE").as_deref() != Ok("0"),
         }
     }
 }
@@ -246,20 +304,28 @@ impl Transformer {
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             let n = |s: &str| format!("blk.{i}.{s}");
-            let mm = |t: QTensor| -> Result<QMatMul, LlmError> {
-                let t = if opts.requantize && scalar_only(t.dtype()) {
+            let requant = |t: QTensor| -> Result<QTensor, LlmError> {
+                Ok(if opts.requantize && scalar_only(t.dtype()) {
                     QTensor::quantize(&t.dequantize(&device)?, GgmlDType::Q8_0)?
                 } else {
                     t
-                };
-                Ok(QMatMul::from_qtensor(t)?)
+                })
             };
+            let mm = |t: QTensor| -> Result<QMatMul, LlmError> {
+                Ok(QMatMul::from_qtensor(requant(t)?)?)
+            };
+            let mut parts = |names: &[&str]| -> Result<Vec<QTensor>, LlmError> {
+                names.iter().map(|s| requant(tensor(&n(s))?)).collect()
+            };
+            let qkv = parts(&["attn_q.weight", "attn_k.weight", "attn_v.weight"])?;
+            let gate_up = parts(&["ffn_gate.weight", "ffn_up.weight"])?;
+            let qkv = Projections::new(qkv, opts.fuse, &device)?;
+            let gate_up = Projections::new(gate_up, opts.fuse, &device)?;
             let sliding = arch == Arch::Gemma3 && sliding_window.is_some() && (i + 1) % 6 != 0;
             let gemma = arch == Arch::Gemma3;
             layers.push(Layer {
-                wq: mm(tensor(&n("attn_q.weight"))?)?,
-                wk: mm(tensor(&n("attn_k.weight"))?)?,
-                wv: mm(tensor(&n("attn_v.weight"))?)?,
+                qkv,
+                gate_up,
                 wo: mm(tensor(&n("attn_output.weight"))?)?,
                 bq: if has_q_bias {
                     Some(dense(tensor(&n("attn_q.bias"))?)?)
@@ -298,8 +364,6 @@ impl Transformer {
                 } else {
                     None
                 },
-                gate: mm(tensor(&n("ffn_gate.weight"))?)?,
-                up: mm(tensor(&n("ffn_up.weight"))?)?,
                 down: mm(tensor(&n("ffn_down.weight"))?)?,
                 sliding,
                 rope: usize::from(sliding),
@@ -443,8 +507,9 @@ impl Transformer {
             };
             let x1 = (h + residual)?;
             let h = candle_nn::ops::rms_norm(&x1, &layer.ffn_norm, cfg.eps)?;
-            let gate = layer.gate.forward(&h)?;
-            let up = layer.up.forward(&h)?;
+            let mut gu = layer.gate_up.forward(&h)?;
+            let up = gu.pop().expect("up projection");
+            let gate = gu.pop().expect("gate projection");
             let act = if cfg.arch == Arch::Gemma3 {
                 gate.gelu()?
             } else {
@@ -498,9 +563,10 @@ impl Transformer {
                 None => Ok(t),
             }
         };
-        let q = add_bias(layer.wq.forward(x)?, &layer.bq)?;
-        let k = add_bias(layer.wk.forward(x)?, &layer.bk)?;
-        let v = add_bias(layer.wv.forward(x)?, &layer.bv)?;
+        let mut qkv = layer.qkv.forward(x)?;
+        let v = add_bias(qkv.pop().expect("v"), &layer.bv)?;
+        let k = add_bias(qkv.pop().expect("k"), &layer.bk)?;
+        let q = add_bias(qkv.pop().expect("q"), &layer.bq)?;
         let mut q = q.reshape((seq, nh, hd))?;
         let mut k = k.reshape((seq, nkv, hd))?;
         if let Some(w) = &layer.q_norm {

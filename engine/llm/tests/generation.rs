@@ -252,3 +252,52 @@ async fn several_conversations_in_flight_match_sequential_runs() {
     let concurrent: Vec<String> = results.into_iter().map(|r| r.unwrap().0).collect();
     assert_eq!(sequential, concurrent);
 }
+
+#[test]
+fn bad_model_files_get_clear_errors() {
+    use sparring_llm::{LlmError, LoadOptions, LocalModel};
+    let dir = tempfile::tempdir().unwrap();
+
+    let text = dir.path().join("notes.gguf");
+    std::fs::write(&text, "this is not a model").unwrap();
+    let err = LocalModel::load(&text, None, &LoadOptions::default())
+        .err()
+        .expect("a text file is not a model");
+    assert!(matches!(err, LlmError::BadModel { .. }), "{err}");
+    assert!(err.to_string().contains("notes.gguf"), "{err}");
+
+    // A real GGUF file of an architecture we do not run.
+    use candle_core::quantized::gguf_file::{write, Value};
+    let path = dir.path().join("mamba.gguf");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let arch = Value::String("mamba".into());
+    let model = Value::String("gpt2".into());
+    let tokens = Value::Array(vec![Value::String("a".into())]);
+    let merges = Value::Array(vec![]);
+    write(
+        &mut f,
+        &[
+            ("general.architecture", &arch),
+            ("tokenizer.ggml.model", &model),
+            ("tokenizer.ggml.tokens", &tokens),
+            ("tokenizer.ggml.merges", &merges),
+        ],
+        &[],
+    )
+    .unwrap();
+    drop(f);
+    let err = LocalModel::load(&path, None, &LoadOptions::default())
+        .err()
+        .expect("mamba is not supported");
+    assert!(
+        matches!(err, LlmError::UnsupportedArchitecture { ref arch, .. } if arch == "mamba"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("mamba.gguf"), "{err}");
+
+    let missing = dir.path().join("missing.gguf");
+    let err = LocalModel::load(&missing, None, &LoadOptions::default())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("missing.gguf"), "{err}");
+}
