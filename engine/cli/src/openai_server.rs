@@ -33,7 +33,10 @@ pub fn run(args: OpenAiServerArgs) -> Result<()> {
         let local = listener.local_addr()?;
         // The first line of output is the address, for scripts that use port 0.
         println!("http://{local}");
-        eprintln!("serving {} at http://{local}/v1 (Ctrl-C to stop)", args.model);
+        eprintln!(
+            "serving {} at http://{local}/v1 (Ctrl-C to stop)",
+            args.model
+        );
         axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

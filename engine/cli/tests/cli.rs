@@ -35,9 +35,8 @@ fn json(out: &Output) -> serde_json::Value {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
-    })
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
@@ -121,7 +120,10 @@ fn unknown_models_and_bad_files_are_named_in_errors() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-model"), "{err}");
-    assert!(err.contains("smollm2-135m-instruct"), "lists known ids: {err}");
+    assert!(
+        err.contains("smollm2-135m-instruct"),
+        "lists known ids: {err}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("bogus.gguf");
