@@ -16,7 +16,10 @@ echo "== fmt"
 cargo fmt --all --check
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== build"
+# One build of everything, with the same features the tests use.
+cargo build --workspace --all-targets
 echo "== models"
-cargo run -q -p sparring-cli -- models pull --quiet smollm2-135m-instruct gemma3-270m
+"$CARGO_TARGET_DIR/debug/sparring" models pull --quiet smollm2-135m-instruct gemma3-270m
 echo "== tests"
 cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/sparring-test.log"

@@ -227,39 +227,16 @@ impl Conversation {
         mut on_delta: impl FnMut(&str) -> bool,
     ) -> Result<(String, GenerationStats), LlmError> {
         let start = Instant::now();
-        let tm = &self.model.inner.transformer;
-        let tok = &self.model.inner.tokenizer;
-        if prompt.is_empty() {
-            return Err(LlmError::Tokenizer("empty prompt".into()));
-        }
+        let model = self.model.clone();
+        let tm = &model.inner.transformer;
+        let tok = &model.inner.tokenizer;
         if prompt.len() >= tm.cfg.context {
             return Err(LlmError::ContextOverflow {
                 tokens: prompt.len(),
                 context: tm.cfg.context,
             });
         }
-        // Reuse the longest cached prefix, but always compute at least the last
-        // prompt token to get fresh logits.
-        let common = self
-            .tokens
-            .iter()
-            .zip(prompt)
-            .take_while(|(a, b)| a == b)
-            .count()
-            .min(prompt.len() - 1);
-        self.tokens.truncate(common);
-        self.cache.truncate(common);
-        let mut logits = Vec::new();
-        for chunk in prompt[common..].chunks(PROMPT_CHUNK) {
-            logits = match tm.forward(chunk, &mut self.cache) {
-                Ok(l) => l,
-                Err(e) => {
-                    self.reset();
-                    return Err(e);
-                }
-            };
-            self.tokens.extend_from_slice(chunk);
-        }
+        let (mut logits, common) = self.ingest(prompt)?;
         let prompt_done = start.elapsed();
         let mut sampler = Sampler::new(params.clone());
         let mut decoder = TextDecoder::new(params.stop.clone());
@@ -319,6 +296,37 @@ impl Conversation {
             finish_reason: finish,
         };
         Ok((decoder.text().to_string(), stats))
+    }
+
+    /// Brings the cache to `prompt`, reusing the longest cached prefix (always
+    /// computing at least the last token), and returns the next-token logits and
+    /// how many prompt tokens came from the cache.
+    pub fn ingest(&mut self, prompt: &[u32]) -> Result<(Vec<f32>, usize), LlmError> {
+        if prompt.is_empty() {
+            return Err(LlmError::Tokenizer("empty prompt".into()));
+        }
+        let common = self
+            .tokens
+            .iter()
+            .zip(prompt)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(prompt.len() - 1);
+        self.tokens.truncate(common);
+        self.cache.truncate(common);
+        let mut logits = Vec::new();
+        for chunk in prompt[common..].chunks(PROMPT_CHUNK) {
+            logits = match self.model.inner.transformer.forward(chunk, &mut self.cache) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.reset();
+                    return Err(e);
+                }
+            };
+            self.tokens.extend_from_slice(chunk);
+        }
+        self.last_logits.clone_from(&logits);
+        Ok((logits, common))
     }
 
     /// Runs a prompt from scratch without sampling (benchmarks of prompt speed);

@@ -89,7 +89,11 @@ fn gemma_continues_chinese_in_chinese() {
     assert!(!text.contains("\n客服"), "stop string leaked: {text:?}");
 }
 
-/// Turn 2 reuses turn 1's cache, and the result equals computing it afresh.
+/// Turn 2 reuses turn 1's cache and computes only its new tokens; the result
+/// matches computing the whole prompt afresh. Not bit for bit: candle picks other
+/// matmul kernels for batches of 32 or more rows, and the rounding of activations
+/// to 8 bits amplifies the last-bit differences (llama.cpp's results depend on its
+/// batch size the same way).
 #[test]
 fn later_turns_reuse_the_cache_and_match_a_fresh_run() {
     let Some(model) = common::smollm2() else {
@@ -108,20 +112,92 @@ fn later_turns_reuse_the_cache_and_match_a_fresh_run() {
     assert_eq!(first.prompt_tokens_computed, first.prompt_tokens);
     messages.push(Message::assistant(reply));
     messages.push(Message::user("I am sorry to hear that. When did it start?"));
-    let (cached_text, cached) = conv.chat(&messages, None, &params, |_| true).unwrap();
+    let (text, _) = model.render(&messages, None).unwrap();
+    let prompt = model.encode_prompt(&text);
+
+    let (cached, reused) = conv.ingest(&prompt).unwrap();
     assert!(
-        cached.prompt_tokens_computed < cached.prompt_tokens / 2,
-        "turn 2 computed {} of {} prompt tokens",
-        cached.prompt_tokens_computed,
-        cached.prompt_tokens
+        reused > prompt.len() / 2,
+        "turn 2 reused only {reused} of {} prompt tokens",
+        prompt.len()
     );
-    let mut fresh = model.new_conversation().unwrap();
-    let (fresh_text, fresh_stats) = fresh.chat(&messages, None, &params, |_| true).unwrap();
-    assert_eq!(
-        fresh_stats.prompt_tokens_computed,
-        fresh_stats.prompt_tokens
+    let mut fresh_conv = model.new_conversation().unwrap();
+    let (fresh, reused_fresh) = fresh_conv.ingest(&prompt).unwrap();
+    assert_eq!(reused_fresh, 0);
+
+    let argmax = sparring_llm::sampler::argmax;
+    assert_eq!(argmax(&cached), argmax(&fresh));
+    let scale = fresh.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let diff = cached
+        .iter()
+        .zip(&fresh)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        diff <= 0.06 * scale,
+        "max logit difference {diff} (scale {scale})"
     );
-    assert_eq!(cached_text, fresh_text);
+
+    // Through `chat`, turn 2 also reports the reuse.
+    let (_, stats) = conv.chat(&messages, None, &params, |_| true).unwrap();
+    assert!(
+        stats.prompt_tokens_computed < stats.prompt_tokens / 2,
+        "{stats:?}"
+    );
+}
+
+/// However the prompt is split between cached turns (including a prompt that
+/// diverges from the cache and truncates it), the next-token logits agree with
+/// each other: same top token, differences at the level of kernel rounding.
+#[test]
+fn cache_reuse_agrees_across_splits() {
+    let Some(model) = common::smollm2() else {
+        return;
+    };
+    let prompt = model.encode_prompt(
+        "The customer called about a broadband outage that has lasted three days. \
+         She has already called twice, was promised a technician, and nobody came. \
+         She wants a refund for the days without service.",
+    );
+    let p = &prompt[..30];
+    let mut a = model.new_conversation().unwrap();
+    a.ingest(&p[..15]).unwrap();
+    let (split2, reused) = a.ingest(p).unwrap();
+    assert_eq!(reused, 15);
+    let mut b = model.new_conversation().unwrap();
+    b.ingest(&p[..5]).unwrap();
+    b.ingest(&p[..12]).unwrap();
+    b.ingest(&p[..29]).unwrap();
+    let (split4, _) = b.ingest(p).unwrap();
+    let mut c = model.new_conversation().unwrap();
+    c.ingest(&p[..29]).unwrap();
+    let stepped = c.step(p[29]).unwrap();
+    // A prompt that diverges from the cache truncates it and recomputes the rest.
+    let mut d = model.new_conversation().unwrap();
+    let mut other = p.to_vec();
+    other[20] = other[21];
+    d.ingest(&other).unwrap();
+    let (truncated, reused) = d.ingest(p).unwrap();
+    assert_eq!(reused, 20);
+    let mut full = model.new_conversation().unwrap();
+    let (whole, _) = full.ingest(p).unwrap();
+    let argmax = sparring_llm::sampler::argmax;
+    let scale = whole.iter().fold(0f32, |m, x| m.max(x.abs()));
+    for (name, l) in [
+        ("15+15", &split2),
+        ("5+7+17+1", &split4),
+        ("29+1", &stepped),
+        ("truncated", &truncated),
+    ] {
+        assert_eq!(argmax(l), argmax(&whole), "{name}");
+        let diff = l
+            .iter()
+            .zip(&whole)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            diff <= 0.06 * scale,
+            "{name}: max difference {diff} of {scale}"
+        );
+    }
 }
 
 #[test]
