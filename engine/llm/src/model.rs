@@ -254,6 +254,27 @@ impl Transformer {
         let rope_base = gguf
             .opt_f32(&format!("{p}.rope.freq_base"))
             .unwrap_or(10_000.0);
+        // Linear rope scaling (Gemma 3 4B and larger: factor 8): positions are
+        // divided by the factor, as llama.cpp's freq_scale does. Gemma 3 applies
+        // it to the global layers only; its sliding layers keep their own rope.
+        let rope_factor = gguf
+            .opt_f32(&format!("{p}.rope.scaling.factor"))
+            .or_else(|| gguf.opt_f32(&format!("{p}.rope.scale_linear")))
+            .filter(|&f| f != 0.0 && f != 1.0);
+        let rope_scaling = gguf
+            .opt_string(&format!("{p}.rope.scaling.type"))
+            .unwrap_or_else(|| "linear".into());
+        let pos_scale = match (rope_scaling.as_str(), rope_factor) {
+            ("linear", Some(f)) => 1.0 / f,
+            ("none", _) | (_, None) => 1.0,
+            (other, Some(f)) => {
+                tracing::warn!(
+                    "{}: rope scaling `{other}` (factor {f}) is not supported; ignored",
+                    gguf.path.display()
+                );
+                1.0
+            }
+        };
         let sliding_window = match arch {
             Arch::Gemma3 => gguf
                 .opt_u64(&format!("{p}.attention.sliding_window"))
@@ -294,11 +315,12 @@ impl Transformer {
             head_dim,
             rope_base,
             freq_factors.as_deref(),
+            pos_scale,
             context,
             &device,
         )?];
         if arch == Arch::Gemma3 {
-            ropes.push(rope_table(head_dim, 10_000.0, None, context, &device)?);
+            ropes.push(rope_table(head_dim, 10_000.0, None, 1.0, context, &device)?);
         }
 
         let mut layers = Vec::with_capacity(n_layer);
@@ -624,13 +646,14 @@ fn rope_table(
     dim: usize,
     base: f32,
     factors: Option<&[f32]>,
+    pos_scale: f32,
     max_pos: usize,
     device: &Device,
 ) -> Result<Rope, LlmError> {
     let half = dim / 2;
     let inv: Vec<f32> = (0..half)
         .map(|i| {
-            let f = 1.0 / base.powf((2 * i) as f32 / dim as f32);
+            let f = pos_scale / base.powf((2 * i) as f32 / dim as f32);
             match factors {
                 Some(fs) if i < fs.len() => f / fs[i],
                 _ => f,

@@ -46,3 +46,5 @@ pub fn gemma() -> Option<LocalModel> {
     M.get_or_init(|| load("gemma3-270m", PromptMode::Transcript))
         .clone()
 }
+
+pub mod tiny;
