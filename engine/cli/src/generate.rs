@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use sparring_core::{GenerationStats, Message, PromptMode, SamplingParams};
 use sparring_llm::openai::{OpenAiBackend, OpenAiOptions};
-use sparring_llm::{ChatBackend, LoadOptions, LocalModel, Prompt, StreamEvent};
+use sparring_llm::{ChatBackend, LoadOptions, LocalModel, Prompt, StreamEvent, TranscriptStyle};
 use sparring_models::{Home, Manifest};
 
 #[derive(Args)]
@@ -97,6 +97,16 @@ fn raw_text(args: &GenerateArgs) -> String {
         Some(s) => format!("{s}\n{}", args.prompt),
         None => args.prompt.clone(),
     }
+}
+
+/// Mostly Chinese text (counts Han characters against Latin letters).
+fn is_chinese(text: &str) -> bool {
+    let han = text
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    let latin = text.chars().filter(|c| c.is_ascii_alphabetic()).count();
+    han > latin
 }
 
 fn print_delta(d: &str) {
@@ -190,7 +200,9 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let (text, stats) = if args.raw {
         conv.complete(&raw_text(&args), &params, on_delta)?
     } else {
-        conv.chat(&messages(&args), None, &params, on_delta)?
+        // Base models continue a transcript; label it in the prompt's language.
+        let style = is_chinese(&args.prompt).then(|| TranscriptStyle::new("用户", "助手", "zh"));
+        conv.chat(&messages(&args), style.as_ref(), &params, on_delta)?
     };
     if args.json {
         print_json(

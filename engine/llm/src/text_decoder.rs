@@ -77,13 +77,10 @@ impl TextDecoder {
         self.stopped
     }
 
-    /// Everything not yet shown (held-back stop prefixes and incomplete bytes).
+    /// Everything not yet shown (held-back stop prefixes). Bytes of a character
+    /// that generation stopped in the middle of are dropped: they are not text.
     pub fn finish(&mut self) -> String {
-        if !self.pending.is_empty() && !self.stopped {
-            let rest = String::from_utf8_lossy(&self.pending).into_owned();
-            self.text.push_str(&rest);
-            self.pending.clear();
-        }
+        self.pending.clear();
         self.take_until(self.text.len())
     }
 
@@ -165,6 +162,16 @@ mod tests {
         assert_eq!(shown, "a");
         shown.push_str(&d.push(b"b"));
         assert_eq!(shown, "a\nb");
+    }
+
+    #[test]
+    fn a_character_cut_off_at_the_end_is_dropped() {
+        let mut d = TextDecoder::new(vec![]);
+        let bytes = "好".as_bytes();
+        assert_eq!(d.push(b"ok "), "ok ");
+        assert_eq!(d.push(&bytes[..2]), "");
+        assert_eq!(d.finish(), "");
+        assert_eq!(d.text(), "ok ");
     }
 
     #[test]

@@ -127,11 +127,7 @@ fn later_turns_reuse_the_cache_and_match_a_fresh_run() {
 
     let argmax = sparring_llm::sampler::argmax;
     assert_eq!(argmax(&cached), argmax(&fresh));
-    let scale = fresh.iter().fold(0f32, |m, x| m.max(x.abs()));
-    let diff = cached
-        .iter()
-        .zip(&fresh)
-        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let (diff, scale) = common::max_abs_diff(&cached, &fresh);
     assert!(
         diff <= 0.06 * scale,
         "max logit difference {diff} (scale {scale})"
@@ -181,7 +177,6 @@ fn cache_reuse_agrees_across_splits() {
     let mut full = model.new_conversation().unwrap();
     let (whole, _) = full.ingest(p).unwrap();
     let argmax = sparring_llm::sampler::argmax;
-    let scale = whole.iter().fold(0f32, |m, x| m.max(x.abs()));
     for (name, l) in [
         ("15+15", &split2),
         ("5+7+17+1", &split4),
@@ -189,10 +184,7 @@ fn cache_reuse_agrees_across_splits() {
         ("truncated", &truncated),
     ] {
         assert_eq!(argmax(l), argmax(&whole), "{name}");
-        let diff = l
-            .iter()
-            .zip(&whole)
-            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let (diff, scale) = common::max_abs_diff(l, &whole);
         assert!(
             diff <= 0.06 * scale,
             "{name}: max difference {diff} of {scale}"

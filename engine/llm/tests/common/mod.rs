@@ -48,3 +48,11 @@ pub fn gemma() -> Option<LocalModel> {
 }
 
 pub mod tiny;
+
+/// Largest absolute difference between two logit vectors, and the largest
+/// magnitude of the second (to judge the difference against).
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> (f32, f32) {
+    let diff = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    let scale = b.iter().fold(0f32, |m, x| m.max(x.abs()));
+    (diff, scale)
+}
