@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::k_quants as k;
+use candle_core::quantized::{GgmlDType, QStorage, QTensor};
 
 use crate::error::LlmError;
 
@@ -168,4 +170,75 @@ impl GgufFile {
             _ => None,
         }
     }
+}
+
+/// Reads one tensor straight into its final, typed buffer. candle's own reader
+/// reads the bytes and then copies them, which doubles the peak memory of the
+/// largest tensor (Gemma 3's 178 MB embedding table).
+pub fn read_tensor<R: std::io::Read + std::io::Seek>(
+    content: &Content,
+    reader: &mut R,
+    name: &str,
+) -> candle_core::Result<QTensor> {
+    use candle_core::quantized::GgmlDType as D;
+    let Some(info) = content.tensor_infos.get(name) else {
+        candle_core::bail!("cannot find tensor info for {name}")
+    };
+    let dims = info.shape.dims().to_vec();
+    let elems: usize = dims.iter().product();
+    let dtype = info.ggml_dtype;
+    if elems % dtype.block_size() != 0 {
+        candle_core::bail!("{name}: {elems} elements is not a whole number of blocks")
+    }
+    let bytes = elems / dtype.block_size() * dtype.type_size();
+    let start = content.tensor_data_offset + info.offset;
+    let file_size = reader.seek(SeekFrom::End(0))?;
+    if start + bytes as u64 > file_size {
+        candle_core::bail!(
+            "{name}: needs {bytes} bytes at offset {start}, the file has {file_size}"
+        )
+    }
+    reader.seek(SeekFrom::Start(start))?;
+    let storage = match dtype {
+        D::F32 => typed::<f32, R>(reader, bytes, dtype)?,
+        D::F16 => typed::<half::f16, R>(reader, bytes, dtype)?,
+        D::BF16 => typed::<half::bf16, R>(reader, bytes, dtype)?,
+        D::Q4_0 => typed::<k::BlockQ4_0, R>(reader, bytes, dtype)?,
+        D::Q4_1 => typed::<k::BlockQ4_1, R>(reader, bytes, dtype)?,
+        D::Q5_0 => typed::<k::BlockQ5_0, R>(reader, bytes, dtype)?,
+        D::Q5_1 => typed::<k::BlockQ5_1, R>(reader, bytes, dtype)?,
+        D::Q8_0 => typed::<k::BlockQ8_0, R>(reader, bytes, dtype)?,
+        D::Q8_1 => typed::<k::BlockQ8_1, R>(reader, bytes, dtype)?,
+        D::Q2K => typed::<k::BlockQ2K, R>(reader, bytes, dtype)?,
+        D::Q3K => typed::<k::BlockQ3K, R>(reader, bytes, dtype)?,
+        D::Q4K => typed::<k::BlockQ4K, R>(reader, bytes, dtype)?,
+        D::Q5K => typed::<k::BlockQ5K, R>(reader, bytes, dtype)?,
+        D::Q6K => typed::<k::BlockQ6K, R>(reader, bytes, dtype)?,
+        D::Q8K => typed::<k::BlockQ8K, R>(reader, bytes, dtype)?,
+        #[allow(unreachable_patterns)]
+        _ => return content.tensor(reader, name, &candle_core::Device::Cpu),
+    };
+    QTensor::new(storage, dims)
+}
+
+/// Reads `bytes` bytes into a vector of `T` blocks without an intermediate copy.
+fn typed<T, R>(reader: &mut R, bytes: usize, dtype: GgmlDType) -> candle_core::Result<QStorage>
+where
+    T: k::GgmlType + Send + Sync + 'static,
+    R: std::io::Read,
+{
+    let size = std::mem::size_of::<T>();
+    if size != dtype.type_size() {
+        candle_core::bail!(
+            "{dtype:?}: block of {size} bytes, expected {}",
+            dtype.type_size()
+        )
+    }
+    let mut blocks: Vec<T> = vec![T::zeros(); bytes / size];
+    // SAFETY: the blocks are plain-old-data structs of exactly `size` bytes
+    // (checked above), fully initialised by `zeros`, and the byte view covers
+    // exactly their memory.
+    let view = unsafe { std::slice::from_raw_parts_mut(blocks.as_mut_ptr() as *mut u8, bytes) };
+    reader.read_exact(view)?;
+    Ok(QStorage::Cpu(Box::new(blocks)))
 }

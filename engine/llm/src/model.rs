@@ -287,8 +287,7 @@ impl Transformer {
             content, reader, ..
         } = gguf;
         let mut tensor = |name: &str| -> Result<QTensor, LlmError> {
-            content
-                .tensor(reader, name, &device)
+            crate::gguf::read_tensor(content, reader, name)
                 .map_err(|e| md_err(&path, format!("tensor `{name}`: {e}")))
         };
         let has = |name: &str| content.tensor_infos.contains_key(name);

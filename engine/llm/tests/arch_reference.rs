@@ -193,3 +193,22 @@ fn write_tiny_models() {
         eprintln!("{arch:?}: {}", path.display());
     }
 }
+
+/// A model file cut short (an interrupted copy) is refused with an error that
+/// names the file and the tensor that is missing its data.
+#[test]
+fn truncated_model_files_name_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.gguf");
+    tiny::write(TinyArch::Llama, &path);
+    let len = std::fs::metadata(&path).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(len - 100).unwrap();
+    drop(f);
+    let err = sparring_llm::LocalModel::load(&path, None, &sparring_llm::LoadOptions::default())
+        .err()
+        .expect("a truncated file must not load");
+    let msg = err.to_string();
+    assert!(msg.contains("cut.gguf"), "{msg}");
+    assert!(msg.contains("tensor `"), "{msg}");
+}
