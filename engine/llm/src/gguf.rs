@@ -187,7 +187,7 @@ pub fn read_tensor<R: std::io::Read + std::io::Seek>(
     let dims = info.shape.dims().to_vec();
     let elems: usize = dims.iter().product();
     let dtype = info.ggml_dtype;
-    if elems % dtype.block_size() != 0 {
+    if !elems.is_multiple_of(dtype.block_size()) {
         candle_core::bail!("{name}: {elems} elements is not a whole number of blocks")
     }
     let bytes = elems / dtype.block_size() * dtype.type_size();
