@@ -31,6 +31,8 @@ impl ChatTemplate {
         env.add_function("raise_exception", |msg: String| -> Result<String, _> {
             Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
         });
+        // Llama 3.x templates put today's date in the system prompt.
+        env.add_function("strftime_now", |fmt: String| strftime(&fmt, today()));
         env.add_template_owned("chat", source.to_string())
             .map_err(|e| LlmError::Template(e.to_string()))?;
         Ok(Self {
@@ -66,6 +68,79 @@ impl ChatTemplate {
         })
         .map_err(|e| LlmError::Template(format!("{e:#}")))
     }
+}
+
+/// Today as (year, month, day): `SPARRING_DATE=YYYY-MM-DD` pins it, so prompts
+/// that mention the date stay reproducible.
+fn today() -> (i64, u32, u32) {
+    if let Ok(d) = std::env::var("SPARRING_DATE") {
+        let mut it = d.split('-').map(|p| p.parse::<i64>().ok());
+        if let (Some(Some(y)), Some(Some(m)), Some(Some(dd))) = (it.next(), it.next(), it.next()) {
+            return (y, m as u32, dd as u32);
+        }
+    }
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() / 86_400)
+        .unwrap_or(0) as i64;
+    civil_from_days(days)
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// The date parts of C's strftime that chat templates use.
+fn strftime(fmt: &str, (y, m, d): (i64, u32, u32)) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = MONTHS[(m as usize).clamp(1, 12) - 1];
+    let mut out = String::new();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('d') => out.push_str(&format!("{d:02}")),
+            Some('e') => out.push_str(&format!("{d:>2}")),
+            Some('m') => out.push_str(&format!("{m:02}")),
+            Some('Y') => out.push_str(&y.to_string()),
+            Some('y') => out.push_str(&format!("{:02}", y.rem_euclid(100))),
+            Some('B') => out.push_str(month),
+            Some('b') | Some('h') => out.push_str(&month[..3]),
+            Some('F') => out.push_str(&format!("{y}-{m:02}-{d:02}")),
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
 }
 
 /// How a base model sees a conversation: a preamble, then one line per turn.
@@ -155,6 +230,23 @@ mod tests {
             s,
             "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
         );
+    }
+
+    #[test]
+    fn llama3_style_templates_get_the_date() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_420), (2025, 11, 28));
+        assert_eq!(strftime("%d %b %Y", (2026, 11, 28)), "28 Nov 2026");
+        assert_eq!(strftime("%B %e, %y %%", (2024, 7, 4)), "July  4, 24 %");
+        let t = ChatTemplate::new(
+            "{%- set date_string = strftime_now(\"%d %b %Y\") -%}Today Date: {{ date_string }}",
+            "",
+            "",
+        )
+        .unwrap();
+        let s = t.render(&[Message::user("hi")], true).unwrap();
+        assert!(s.starts_with("Today Date: "), "{s}");
+        assert_eq!(s.len(), "Today Date: 28 Nov 2026".len(), "{s}");
     }
 
     #[test]
