@@ -38,15 +38,19 @@ pub struct LlmArgs {
     /// Model ids or GGUF paths (default: every installed chat model).
     #[arg(long)]
     model: Vec<String>,
+    /// Print the results as JSON instead of a table.
     #[arg(long)]
     json: bool,
     /// A llama.cpp `llama-bench` binary to run on the same files.
     #[arg(long)]
     llama_bench: Option<PathBuf>,
+    /// Length of the synthetic prompt.
     #[arg(long, default_value_t = 300)]
     prompt_tokens: usize,
+    /// Tokens to decode (greedy, end-of-turn ignored).
     #[arg(long, default_value_t = 64)]
     gen_tokens: usize,
+    /// Runs per measurement; the median is reported.
     #[arg(long, default_value_t = 3)]
     repeats: usize,
 }
