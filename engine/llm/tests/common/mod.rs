@@ -49,10 +49,17 @@ pub fn gemma() -> Option<LocalModel> {
 
 pub mod tiny;
 
-/// Largest absolute difference between two logit vectors, and the largest
-/// magnitude of the second (to judge the difference against).
-pub fn max_abs_diff(a: &[f32], b: &[f32]) -> (f32, f32) {
-    let diff = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
-    let scale = b.iter().fold(0f32, |m, x| m.max(x.abs()));
-    (diff, scale)
+/// Largest difference between the next-token probabilities two logit vectors
+/// give: what sampling sees, unlike raw logits whose scale varies.
+pub fn max_prob_diff(a: &[f32], b: &[f32]) -> f32 {
+    fn softmax(l: &[f32]) -> Vec<f32> {
+        let max = l.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+        let e: Vec<f32> = l.iter().map(|&x| (x - max).exp()).collect();
+        let sum: f32 = e.iter().sum();
+        e.into_iter().map(|x| x / sum).collect()
+    }
+    softmax(a)
+        .iter()
+        .zip(softmax(b))
+        .fold(0f32, |m, (x, y)| m.max((x - y).abs()))
 }
