@@ -130,7 +130,7 @@ fn later_turns_reuse_the_cache_and_match_a_fresh_run() {
     let diff = common::max_prob_diff(&cached, &fresh);
     eprintln!("cached vs fresh: max probability difference {diff}");
     assert!(
-        diff <= 0.05,
+        diff <= 0.1,
         "next-token probabilities differ by up to {diff}"
     );
 
@@ -144,7 +144,7 @@ fn later_turns_reuse_the_cache_and_match_a_fresh_run() {
 
 /// However the prompt is split between cached turns (including a prompt that
 /// diverges from the cache and truncates it), the next-token logits agree with
-/// each other: same top token, next-token probabilities within 0.05 of each other
+/// each other: same top token, next-token probabilities within 0.1 of each other
 /// (kernel rounding, amplified by the 8-bit activations).
 #[test]
 fn cache_reuse_agrees_across_splits() {
