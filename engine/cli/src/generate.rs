@@ -138,26 +138,42 @@ fn print_json(
     Ok(())
 }
 
-/// Streams from an OpenAI-compatible server.
-fn run_remote(args: &GenerateArgs, url: &str) -> Result<()> {
+/// Streams one reply from a local model or, with `--server`, from an
+/// OpenAI-compatible server: both are a [`ChatBackend`].
+pub fn run(args: GenerateArgs) -> Result<()> {
     use futures::StreamExt;
-    let options = OpenAiOptions {
-        api_key: args.api_key.clone(),
-        ..OpenAiOptions::default()
+    let (backend, name, location): (Box<dyn ChatBackend>, String, String) = match &args.server {
+        Some(url) => {
+            let options = OpenAiOptions {
+                api_key: args.api_key.clone(),
+                ..OpenAiOptions::default()
+            };
+            let backend = OpenAiBackend::new(url, &args.model, options)?;
+            let location = backend.base_url().to_string();
+            (Box::new(backend), args.model.clone(), location)
+        }
+        None => {
+            let (path, mode) = resolve_model(&args.model)?;
+            let model = LocalModel::load(&path, mode, &LoadOptions::default())
+                .with_context(|| format!("loading {}", path.display()))?;
+            let name = model.info().name;
+            (Box::new(model), name, path.display().to_string())
+        }
     };
-    let backend = OpenAiBackend::new(url, &args.model, options)?;
     let prompt = if args.raw {
-        Prompt::Text(raw_text(args))
+        Prompt::Text(raw_text(&args))
     } else {
         Prompt::Messages {
-            messages: messages(args),
-            transcript: None,
+            messages: messages(&args),
+            // Base models continue a transcript; label it in the prompt's language.
+            transcript: is_chinese(&args.prompt)
+                .then(|| TranscriptStyle::new("用户", "助手", "zh")),
         }
     };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let mut session = backend.open()?;
-        let mut stream = session.stream(prompt, params(args));
+        let mut stream = session.stream(prompt, params(&args));
         let mut text = String::new();
         while let Some(ev) = stream.next().await {
             match ev? {
@@ -169,7 +185,7 @@ fn run_remote(args: &GenerateArgs, url: &str) -> Result<()> {
                 }
                 StreamEvent::Done(stats) => {
                     if args.json {
-                        print_json(args, &args.model, backend.base_url(), &text, &stats)?;
+                        print_json(&args, &name, &location, &text, &stats)?;
                     } else {
                         println!();
                     }
@@ -177,43 +193,6 @@ fn run_remote(args: &GenerateArgs, url: &str) -> Result<()> {
                 }
             }
         }
-        anyhow::bail!("the server's stream ended without a result")
+        anyhow::bail!("the stream ended without a result")
     })
-}
-
-pub fn run(args: GenerateArgs) -> Result<()> {
-    if let Some(url) = &args.server {
-        return run_remote(&args, url);
-    }
-    let (path, mode) = resolve_model(&args.model)?;
-    let model = LocalModel::load(&path, mode, &LoadOptions::default())
-        .with_context(|| format!("loading {}", path.display()))?;
-    let params = params(&args);
-    let mut conv = model.new_conversation()?;
-    let stream_to_stdout = !args.json;
-    let on_delta = |d: &str| {
-        if stream_to_stdout {
-            print_delta(d);
-        }
-        true
-    };
-    let (text, stats) = if args.raw {
-        conv.complete(&raw_text(&args), &params, on_delta)?
-    } else {
-        // Base models continue a transcript; label it in the prompt's language.
-        let style = is_chinese(&args.prompt).then(|| TranscriptStyle::new("用户", "助手", "zh"));
-        conv.chat(&messages(&args), style.as_ref(), &params, on_delta)?
-    };
-    if args.json {
-        print_json(
-            &args,
-            &model.info().name,
-            &path.display().to_string(),
-            &text,
-            &stats,
-        )?;
-    } else {
-        println!();
-    }
-    Ok(())
 }

@@ -79,10 +79,9 @@ pub fn run(model: &LocalModel, cfg: &BenchConfig) -> Result<BenchResult, LlmErro
     let mut ttft = Vec::new();
     for _ in 0..cfg.repeats.max(1) {
         let t0 = Instant::now();
-        conv.prefill(&prompt)?;
+        let mut logits = conv.prefill(&prompt)?;
         let prefill = t0.elapsed().as_secs_f64();
         pp.push(prompt.len() as f64 / prefill);
-        let mut logits = conv.last_logits().to_vec();
         let mut next = argmax(&logits);
         ttft.push(t0.elapsed().as_secs_f64() * 1e3);
         let t1 = Instant::now();

@@ -17,6 +17,8 @@ pub struct GgufFile {
     pub path: PathBuf,
     pub content: Content,
     pub reader: BufReader<File>,
+    /// Bytes in the file, to check each tensor's data is all there.
+    pub file_size: u64,
 }
 
 impl GgufFile {
@@ -25,6 +27,13 @@ impl GgufFile {
             path: path.to_path_buf(),
             source,
         })?;
+        let file_size = file
+            .metadata()
+            .map_err(|source| LlmError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
         let mut reader = BufReader::new(file);
         let content = Content::read(&mut reader).map_err(|e| LlmError::BadModel {
             path: path.to_path_buf(),
@@ -34,6 +43,7 @@ impl GgufFile {
             path: path.to_path_buf(),
             content,
             reader,
+            file_size,
         })
     }
 
@@ -178,6 +188,7 @@ impl GgufFile {
 pub fn read_tensor<R: std::io::Read + std::io::Seek>(
     content: &Content,
     reader: &mut R,
+    file_size: u64,
     name: &str,
 ) -> candle_core::Result<QTensor> {
     use candle_core::quantized::GgmlDType as D;
@@ -192,7 +203,6 @@ pub fn read_tensor<R: std::io::Read + std::io::Seek>(
     }
     let bytes = elems / dtype.block_size() * dtype.type_size();
     let start = content.tensor_data_offset + info.offset;
-    let file_size = reader.seek(SeekFrom::End(0))?;
     if start + bytes as u64 > file_size {
         candle_core::bail!(
             "{name}: needs {bytes} bytes at offset {start}, the file has {file_size}"

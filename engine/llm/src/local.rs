@@ -160,7 +160,6 @@ impl LocalModel {
             cache: self.inner.transformer.new_cache()?,
             model: self.clone(),
             tokens: Vec::new(),
-            last_logits: Vec::new(),
         })
     }
 }
@@ -172,7 +171,6 @@ pub struct Conversation {
     cache: KvCache,
     /// Tokens whose keys and values are in the cache, in order.
     tokens: Vec<u32>,
-    last_logits: Vec<f32>,
 }
 
 impl Conversation {
@@ -265,14 +263,7 @@ impl Conversation {
             if generated >= params.max_tokens || self.tokens.len() + 1 >= tm.cfg.context {
                 break;
             }
-            logits = match tm.forward(&[next], &mut self.cache) {
-                Ok(l) => l,
-                Err(e) => {
-                    self.reset();
-                    return Err(e);
-                }
-            };
-            self.tokens.push(next);
+            logits = self.step(next)?;
         }
         let rest = decoder.finish();
         if !rest.is_empty() && finish != FinishReason::Cancelled && !on_delta(&rest) {
@@ -325,39 +316,33 @@ impl Conversation {
             };
             self.tokens.extend_from_slice(chunk);
         }
-        self.last_logits.clone_from(&logits);
         Ok((logits, common))
     }
 
-    /// Runs a prompt from scratch without sampling (benchmarks of prompt speed);
-    /// its logits are then in [`Conversation::last_logits`].
-    pub fn prefill(&mut self, prompt: &[u32]) -> Result<(), LlmError> {
+    /// Runs a prompt from scratch without sampling (benchmarks of prompt speed)
+    /// and returns the next-token logits.
+    pub fn prefill(&mut self, prompt: &[u32]) -> Result<Vec<f32>, LlmError> {
         self.reset();
-        for chunk in prompt.chunks(PROMPT_CHUNK) {
-            self.last_logits = self
-                .model
-                .inner
-                .transformer
-                .forward(chunk, &mut self.cache)?;
-            self.tokens.extend_from_slice(chunk);
-        }
-        Ok(())
+        Ok(self.ingest(prompt)?.0)
     }
 
-    /// Logits after the last token fed by [`Conversation::prefill`] or [`Conversation::step`].
-    pub fn last_logits(&self) -> &[f32] {
-        &self.last_logits
-    }
-
-    /// Feeds one token and returns the logits for the next (benchmarks, custom loops).
+    /// Feeds one token and returns the logits for the next. A failed step
+    /// forgets the cache, whose last position may be half written.
     pub fn step(&mut self, token: u32) -> Result<Vec<f32>, LlmError> {
-        let logits = self
+        match self
             .model
             .inner
             .transformer
-            .forward(&[token], &mut self.cache)?;
-        self.tokens.push(token);
-        self.last_logits.clone_from(&logits);
-        Ok(logits)
+            .forward(&[token], &mut self.cache)
+        {
+            Ok(logits) => {
+                self.tokens.push(token);
+                Ok(logits)
+            }
+            Err(e) => {
+                self.reset();
+                Err(e)
+            }
+        }
     }
 }

@@ -61,30 +61,44 @@ pub struct Config {
     pub sliding_window: Option<usize>,
 }
 
+/// A quantized linear map whose weights may have been padded with zero columns
+/// (see [`LoadOptions::pad`]); narrower inputs get the matching zero columns.
+struct Linear {
+    matmul: QMatMul,
+    in_dim: usize,
+}
+
+impl Linear {
+    fn new(t: QTensor) -> Result<Self, LlmError> {
+        let in_dim = t.shape().dims2()?.1;
+        Ok(Self {
+            matmul: QMatMul::from_qtensor(t)?,
+            in_dim,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let width = x.dim(1)?;
+        if width < self.in_dim {
+            self.matmul
+                .forward(&x.pad_with_zeros(1, 0, self.in_dim - width)?)
+        } else {
+            self.matmul.forward(x)
+        }
+    }
+}
+
 /// Several linear maps of the same input. Fused, the input is quantized once and
 /// the thread pool woken once; the outputs are column ranges of one product.
 enum Projections {
-    Fused {
-        matmul: QMatMul,
-        widths: Vec<usize>,
-        pad: usize,
-    },
-    Separate(Vec<QMatMul>, usize),
-}
-
-/// Zero columns appended to the input so its width matches padded weights.
-fn pad_input(x: &Tensor, pad: usize) -> candle_core::Result<Tensor> {
-    if pad == 0 {
-        Ok(x.clone())
-    } else {
-        x.pad_with_zeros(1, 0, pad)
-    }
+    Fused { linear: Linear, widths: Vec<usize> },
+    Separate(Vec<Linear>),
 }
 
 impl Projections {
     /// Stacks the weights' rows when every part has the same type and input
     /// width; the bytes are concatenated, so the result is exact.
-    fn new(parts: Vec<QTensor>, fuse: bool, pad: usize, device: &Device) -> Result<Self, LlmError> {
+    fn new(parts: Vec<QTensor>, fuse: bool, device: &Device) -> Result<Self, LlmError> {
         let dtype = parts[0].dtype();
         let cols = parts[0].shape().dims()[1];
         let same = parts
@@ -94,9 +108,8 @@ impl Projections {
             return Ok(Projections::Separate(
                 parts
                     .into_iter()
-                    .map(QMatMul::from_qtensor)
+                    .map(Linear::new)
                     .collect::<Result<_, _>>()?,
-                pad,
             ));
         }
         let mut bytes = Vec::new();
@@ -108,26 +121,15 @@ impl Projections {
         drop(parts);
         let rows: usize = widths.iter().sum();
         let storage = QStorage::from_data(Cow::Owned(bytes), device, dtype)?;
-        let matmul = QMatMul::from_qtensor(QTensor::new(storage, (rows, cols))?)?;
-        Ok(Projections::Fused {
-            matmul,
-            widths,
-            pad,
-        })
+        let linear = Linear::new(QTensor::new(storage, (rows, cols))?)?;
+        Ok(Projections::Fused { linear, widths })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Vec<Tensor>> {
         match self {
-            Projections::Separate(ms, pad) => {
-                let x = pad_input(x, *pad)?;
-                ms.iter().map(|m| m.forward(&x)).collect()
-            }
-            Projections::Fused {
-                matmul,
-                widths,
-                pad,
-            } => {
-                let y = matmul.forward(&pad_input(x, *pad)?)?;
+            Projections::Separate(ls) => ls.iter().map(|l| l.forward(x)).collect(),
+            Projections::Fused { linear, widths } => {
+                let y = linear.forward(x)?;
                 let mut at = 0;
                 widths
                     .iter()
@@ -150,8 +152,7 @@ struct Rope {
 struct Layer {
     /// Query, key and value projections, fused into one matmul when they share a type.
     qkv: Projections,
-    wo: QMatMul,
-    wo_pad: usize,
+    wo: Linear,
     bq: Option<Tensor>,
     bk: Option<Tensor>,
     bv: Option<Tensor>,
@@ -163,8 +164,7 @@ struct Layer {
     post_ffn_norm: Option<Tensor>,
     /// Gate and up projections, fused likewise.
     gate_up: Projections,
-    down: QMatMul,
-    down_pad: usize,
+    down: Linear,
     sliding: bool,
     rope: usize,
 }
@@ -346,10 +346,13 @@ impl Transformer {
         let device = Device::Cpu;
         let path = gguf.path.clone();
         let GgufFile {
-            content, reader, ..
+            content,
+            reader,
+            file_size,
+            ..
         } = gguf;
         let mut tensor = |name: &str| -> Result<QTensor, LlmError> {
-            crate::gguf::read_tensor(content, reader, name)
+            crate::gguf::read_tensor(content, reader, *file_size, name)
                 .map_err(|e| md_err(&path, format!("tensor `{name}`: {e}")))
         };
         let has = |name: &str| content.tensor_infos.contains_key(name);
@@ -384,47 +387,40 @@ impl Transformer {
             ropes.push(rope_table(head_dim, 10_000.0, None, 1.0, context, &device)?);
         }
 
+        // Weight types candle has fast kernels for, in the shapes they need.
+        let prepare = |t: QTensor| -> Result<QTensor, LlmError> {
+            let t = if opts.requantize && scalar_only(t.dtype()) {
+                QTensor::quantize(&t.dequantize(&device)?, GgmlDType::Q8_0)?
+            } else {
+                t
+            };
+            let pad = padding(t.shape().dims()[1]);
+            Ok(if opts.pad && pad > 0 && t.dtype() == GgmlDType::Q8_0 {
+                pad_q8_0(&t, pad, &device)?
+            } else {
+                t
+            })
+        };
         let mut layers = Vec::with_capacity(n_layer);
         for i in 0..n_layer {
             let n = |s: &str| format!("blk.{i}.{s}");
-            let requant = |t: QTensor| -> Result<QTensor, LlmError> {
-                let t = if opts.requantize && scalar_only(t.dtype()) {
-                    QTensor::quantize(&t.dequantize(&device)?, GgmlDType::Q8_0)?
-                } else {
-                    t
-                };
-                let pad = padding(t.shape().dims()[1]);
-                Ok(if opts.pad && pad > 0 && t.dtype() == GgmlDType::Q8_0 {
-                    pad_q8_0(&t, pad, &device)?
-                } else {
-                    t
-                })
-            };
-            let padded = |t: &QTensor, original: usize| t.shape().dims()[1] - original;
-            let mm = |t: QTensor| -> Result<(QMatMul, usize), LlmError> {
-                let cols = t.shape().dims()[1];
-                let t = requant(t)?;
-                let pad = padded(&t, cols);
-                Ok((QMatMul::from_qtensor(t)?, pad))
-            };
             let mut parts = |names: &[&str]| -> Result<Vec<QTensor>, LlmError> {
-                names.iter().map(|s| requant(tensor(&n(s))?)).collect()
+                names.iter().map(|s| prepare(tensor(&n(s))?)).collect()
             };
             let qkv = parts(&["attn_q.weight", "attn_k.weight", "attn_v.weight"])?;
             let gate_up = parts(&["ffn_gate.weight", "ffn_up.weight"])?;
-            let qkv_pad = padded(&qkv[0], hidden);
-            let gate_up_pad = padded(&gate_up[0], hidden);
-            let qkv = Projections::new(qkv, opts.fuse, qkv_pad, &device)?;
-            let gate_up = Projections::new(gate_up, opts.fuse, gate_up_pad, &device)?;
-            let (wo, wo_pad) = mm(tensor(&n("attn_output.weight"))?)?;
-            let (down, down_pad) = mm(tensor(&n("ffn_down.weight"))?)?;
+            let [wo, down] = parts(&["attn_output.weight", "ffn_down.weight"])?
+                .try_into()
+                .expect("two tensors");
+            let qkv = Projections::new(qkv, opts.fuse, &device)?;
+            let gate_up = Projections::new(gate_up, opts.fuse, &device)?;
+            let (wo, down) = (Linear::new(wo)?, Linear::new(down)?);
             let sliding = arch == Arch::Gemma3 && sliding_window.is_some() && (i + 1) % 6 != 0;
             let gemma = arch == Arch::Gemma3;
             layers.push(Layer {
                 qkv,
                 gate_up,
                 wo,
-                wo_pad,
                 bq: if has_q_bias {
                     Some(dense(tensor(&n("attn_q.bias"))?)?)
                 } else {
@@ -463,7 +459,6 @@ impl Transformer {
                     None
                 },
                 down,
-                down_pad,
                 sliding,
                 rope: usize::from(sliding),
             });
@@ -614,9 +609,7 @@ impl Transformer {
             } else {
                 candle_nn::ops::silu(&gate)?
             };
-            let h = layer
-                .down
-                .forward(&pad_input(&(act * up)?, layer.down_pad)?)?;
+            let h = layer.down.forward(&(act * up)?)?;
             let h = match &layer.post_ffn_norm {
                 Some(w) => candle_nn::ops::rms_norm(&h, w, cfg.eps)?,
                 None => h,
@@ -717,7 +710,7 @@ impl Transformer {
             .reshape((nh, seq, hd))?
             .transpose(0, 1)?
             .reshape((seq, nh * hd))?;
-        Ok(layer.wo.forward(&pad_input(&out, layer.wo_pad)?)?)
+        Ok(layer.wo.forward(&out)?)
     }
 }
 

@@ -151,8 +151,7 @@ fn tiny_models_match_llama_cpp() {
 
             // Token by token: logits after the prompt, then greedy ids.
             let mut conv = model.new_conversation().unwrap();
-            conv.prefill(&prompt).unwrap();
-            let mut logits = conv.last_logits().to_vec();
+            let mut logits = conv.prefill(&prompt).unwrap();
             for (id, want) in exp.top {
                 let got = logits[id as usize];
                 assert!(

@@ -28,6 +28,21 @@ fn client(base: &str) -> OpenAiBackend {
     OpenAiBackend::new(base, "smollm2", OpenAiOptions::default()).unwrap()
 }
 
+/// The error a short chat request through `backend` ends with.
+async fn failure(backend: OpenAiBackend) -> LlmError {
+    let prompt = Prompt::Messages {
+        messages: vec![Message::user("Hello?")],
+        transcript: None,
+    };
+    backend
+        .open()
+        .unwrap()
+        .stream(prompt, greedy(4))
+        .collect_text()
+        .await
+        .unwrap_err()
+}
+
 fn greedy(max_tokens: usize) -> SamplingParams {
     SamplingParams {
         max_tokens,
@@ -251,23 +266,13 @@ async fn errors_name_the_server_and_say_what_went_wrong() {
         return;
     };
     let base = serve(Arc::new(model)).await;
-    let prompt = || Prompt::Messages {
-        messages: vec![Message::user("Hello?")],
-        transcript: None,
-    };
 
     // Nothing listening.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let err = client(&closed)
-        .open()
-        .unwrap()
-        .stream(prompt(), greedy(4))
-        .collect_text()
-        .await
-        .unwrap_err();
+    let err = failure(client(&closed)).await;
     let msg = err.to_string();
     assert!(matches!(err, LlmError::Remote { .. }), "{err:?}");
     assert!(
@@ -276,13 +281,7 @@ async fn errors_name_the_server_and_say_what_went_wrong() {
     );
 
     // A real server, a path it does not have.
-    let err = client(&format!("{base}/bogus"))
-        .open()
-        .unwrap()
-        .stream(prompt(), greedy(4))
-        .collect_text()
-        .await
-        .unwrap_err();
+    let err = failure(client(&format!("{base}/bogus"))).await;
     let msg = err.to_string();
     assert!(matches!(err, LlmError::Remote { .. }), "{err:?}");
     assert!(
@@ -310,16 +309,10 @@ async fn errors_name_the_server_and_say_what_went_wrong() {
     let started = Instant::now();
     let err = tokio::time::timeout(
         Duration::from_secs(10),
-        OpenAiBackend::new(&silent_url, "smollm2", options)
-            .unwrap()
-            .open()
-            .unwrap()
-            .stream(prompt(), greedy(4))
-            .collect_text(),
+        failure(OpenAiBackend::new(&silent_url, "smollm2", options).unwrap()),
     )
     .await
-    .expect("the first-token timeout did not fire")
-    .unwrap_err();
+    .expect("the first-token timeout did not fire");
     assert!(
         matches!(&err, LlmError::Timeout { url, seconds: 1 } if url.starts_with(&silent_url)),
         "{err:?}"

@@ -164,6 +164,11 @@ impl Builder {
         self.meta.push((key.to_string(), value));
     }
 
+    /// An architecture-scoped key such as `llama.block_count`.
+    fn arch_meta(&mut self, arch: &str, key: &str, value: Value) {
+        self.meta(&format!("{arch}.{key}"), value);
+    }
+
     fn values(&mut self, n: usize, center: f32, spread: f32) -> Vec<f32> {
         (0..n)
             .map(|_| center + spread * self.rng.uniform())
@@ -370,47 +375,27 @@ fn build(arch: TinyArch) -> Builder {
     b.meta("general.architecture", Value::String(p.into()));
     b.meta("general.name", Value::String(format!("tiny-{p}")));
     b.meta("general.alignment", Value::U32(32));
-    b.meta(&format!("{p}.context_length"), Value::U32(CONTEXT as u32));
-    b.meta(&format!("{p}.embedding_length"), Value::U32(HIDDEN as u32));
-    b.meta(&format!("{p}.block_count"), Value::U32(n_layer as u32));
-    b.meta(&format!("{p}.feed_forward_length"), Value::U32(FFN as u32));
-    b.meta(
-        &format!("{p}.attention.head_count"),
-        Value::U32(N_HEAD as u32),
-    );
-    b.meta(
-        &format!("{p}.attention.head_count_kv"),
-        Value::U32(N_KV_HEAD as u32),
-    );
-    b.meta(
-        &format!("{p}.attention.layer_norm_rms_epsilon"),
-        Value::F32(eps),
-    );
-    b.meta(&format!("{p}.rope.freq_base"), Value::F32(rope_base));
+    b.arch_meta(p, "context_length", Value::U32(CONTEXT as u32));
+    b.arch_meta(p, "embedding_length", Value::U32(HIDDEN as u32));
+    b.arch_meta(p, "block_count", Value::U32(n_layer as u32));
+    b.arch_meta(p, "feed_forward_length", Value::U32(FFN as u32));
+    b.arch_meta(p, "attention.head_count", Value::U32(N_HEAD as u32));
+    b.arch_meta(p, "attention.head_count_kv", Value::U32(N_KV_HEAD as u32));
+    b.arch_meta(p, "attention.layer_norm_rms_epsilon", Value::F32(eps));
+    b.arch_meta(p, "rope.freq_base", Value::F32(rope_base));
     if arch == TinyArch::Gemma3 {
-        b.meta(
-            &format!("{p}.attention.key_length"),
-            Value::U32(head_dim as u32),
-        );
-        b.meta(
-            &format!("{p}.attention.value_length"),
-            Value::U32(head_dim as u32),
-        );
-        b.meta(
-            &format!("{p}.attention.sliding_window"),
+        b.arch_meta(p, "attention.key_length", Value::U32(head_dim as u32));
+        b.arch_meta(p, "attention.value_length", Value::U32(head_dim as u32));
+        b.arch_meta(
+            p,
+            "attention.sliding_window",
             Value::U32(GEMMA_WINDOW as u32),
         );
         // As Gemma 3 4B and larger: linear rope scaling on the global layers.
-        b.meta(
-            &format!("{p}.rope.scaling.type"),
-            Value::String("linear".into()),
-        );
-        b.meta(&format!("{p}.rope.scaling.factor"), Value::F32(8.0));
+        b.arch_meta(p, "rope.scaling.type", Value::String("linear".into()));
+        b.arch_meta(p, "rope.scaling.factor", Value::F32(8.0));
     } else {
-        b.meta(
-            &format!("{p}.rope.dimension_count"),
-            Value::U32(head_dim as u32),
-        );
+        b.arch_meta(p, "rope.dimension_count", Value::U32(head_dim as u32));
     }
 
     let vocab = match arch {
