@@ -5,5 +5,7 @@
 //! use without pulling heavy dependencies.
 
 pub mod chat;
+pub mod embedding;
 
 pub use chat::{FinishReason, GenerationStats, Message, PromptMode, Role, SamplingParams};
+pub use embedding::{cosine, EmbedError, Embedder};
