@@ -6,6 +6,7 @@
 
 pub mod chat;
 pub mod embedding;
+pub mod scoring;
 
 pub use chat::{FinishReason, GenerationStats, Message, PromptMode, Role, SamplingParams};
 pub use embedding::{cosine, EmbedError, Embedder};

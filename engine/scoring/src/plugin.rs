@@ -1,0 +1,342 @@
+//! Loading plugins and calling them one at a time.
+
+use crate::bindings::{Scorer, ScorerPre};
+use crate::compile_cache::{CacheOutcome, CompileCache};
+use crate::error::{PluginError, ScoringError};
+use crate::manifest::PluginManifest;
+use crate::sandbox::{new_store, Limits, State, Ticker};
+use crate::services::HostServices;
+use crate::validate::{self, Quoted};
+use crate::{convert, WIT_PACKAGE};
+use sparring_core::scoring::{PluginInfo, Score, Transcript, TurnContext};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, Trap};
+
+/// Compiles, caches and sandboxes plugins. One per process is enough; plugins
+/// loaded from it can be called from many threads at once.
+pub struct ScoringHost {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: CompileCache,
+    limits: Limits,
+    services: Arc<HostServices>,
+    _ticker: Ticker,
+}
+
+impl ScoringHost {
+    pub fn new(
+        limits: Limits,
+        cache: CompileCache,
+        services: Arc<HostServices>,
+    ) -> Result<Self, ScoringError> {
+        let engine_error = |e: wasmtime::Error| ScoringError::Engine(format!("{e:#}"));
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.consume_fuel(true);
+        let engine = Engine::new(&config).map_err(engine_error)?;
+        let mut linker: Linker<State> = Linker::new(&engine);
+        // WASI only because Rust's standard library imports it; the context
+        // each call gets is empty (see sandbox.rs).
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
+        Scorer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
+            .map_err(engine_error)?;
+        Ok(ScoringHost {
+            _ticker: Ticker::start(engine.clone()),
+            engine,
+            linker,
+            cache,
+            limits,
+            services,
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn services(&self) -> &Arc<HostServices> {
+        &self.services
+    }
+
+    /// Load the plugin a manifest describes: compile (or take from the
+    /// cache), check it implements this host's interface, ask it to describe
+    /// itself and accept its configuration.
+    pub fn load(&self, manifest: &PluginManifest) -> Result<Plugin, ScoringError> {
+        let file = manifest.wasm.clone();
+        let wasm = std::fs::read(&file).map_err(|source| ScoringError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        self.load_bytes(manifest, &wasm)
+    }
+
+    pub fn load_bytes(
+        &self,
+        manifest: &PluginManifest,
+        wasm: &[u8],
+    ) -> Result<Plugin, ScoringError> {
+        let file = manifest.wasm.clone();
+        let started = Instant::now();
+        let (component, cache) =
+            self.cache
+                .load(&self.engine, wasm)
+                .map_err(|e| ScoringError::Compile {
+                    file: file.clone(),
+                    message: format!("{e:#}"),
+                })?;
+        let compiled = started.elapsed();
+        let incompatible = |detail: String| ScoringError::Incompatible {
+            file: file.clone(),
+            detail,
+            expected: WIT_PACKAGE,
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| incompatible(interface_problem(&self.engine, &component, e)))?;
+        let pre = ScorerPre::new(pre)
+            .map_err(|e| incompatible(interface_problem(&self.engine, &component, e)))?;
+        let mut limits = self.limits;
+        if let Some(ms) = manifest.timeout_ms {
+            limits.timeout = Duration::from_millis(ms);
+        }
+        if let Some(mib) = manifest.memory_mib {
+            limits.memory_bytes = (mib as usize) << 20;
+        }
+        let mut plugin = Plugin {
+            id: manifest.id.clone(),
+            version: manifest.version.clone(),
+            config: manifest.config.to_string(),
+            info: PluginInfo {
+                name: manifest.id.clone(),
+                version: manifest.version.clone(),
+                dimensions: Vec::new(),
+                config_schema: String::new(),
+            },
+            pre,
+            limits,
+            services: self.services.clone(),
+            engine: self.engine.clone(),
+            cache,
+            compile_time: compiled,
+        };
+        let as_load_error = |source| ScoringError::Plugin {
+            file: file.clone(),
+            source,
+        };
+        let info = plugin.describe().map_err(as_load_error)?;
+        validate::info(&plugin.id, &info).map_err(as_load_error)?;
+        if info.name != manifest.id {
+            return Err(ScoringError::NameMismatch {
+                file: manifest.path.clone(),
+                manifest: manifest.id.clone(),
+                described: info.name,
+            });
+        }
+        plugin.info = info;
+        // Reject a bad configuration now rather than on every reply.
+        plugin
+            .call(|scorer, store| scorer.call_configure(store, &plugin.config), |r| r)
+            .map_err(as_load_error)?;
+        Ok(plugin)
+    }
+}
+
+/// Why a component does not fit the `sparring:scorer` world, in words: the
+/// scorer interface versions it imports, else wasmtime's own message.
+fn interface_problem(
+    engine: &Engine,
+    component: &wasmtime::component::Component,
+    error: wasmtime::Error,
+) -> String {
+    let ty = component.component_type();
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .filter(|n| n.starts_with("sparring:"))
+        .collect();
+    let foreign: Vec<&String> = imports
+        .iter()
+        .filter(|n| !n.ends_with(&format!("@{}", &WIT_PACKAGE["sparring:scorer@".len()..])))
+        .collect();
+    if !foreign.is_empty() {
+        let list: Vec<&str> = foreign.iter().map(|s| s.as_str()).collect();
+        format!("it imports {}", list.join(", "))
+    } else {
+        format!("{error:#}")
+    }
+}
+
+/// A loaded, configured plugin. Cheap to call from several threads: every call
+/// gets a fresh instance in its own sandbox.
+pub struct Plugin {
+    pub id: String,
+    pub version: String,
+    /// What the plugin says about itself (after loading).
+    pub info: PluginInfo,
+    /// The configuration passed to `configure` (JSON).
+    config: String,
+    pre: ScorerPre<State>,
+    limits: Limits,
+    services: Arc<HostServices>,
+    engine: Engine,
+    /// Whether the compiled code came from the disk cache.
+    pub cache: CacheOutcome,
+    /// Time to compile or load from the cache.
+    pub compile_time: Duration,
+}
+
+impl Plugin {
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub(crate) fn services_handle(&self) -> &Arc<HostServices> {
+        &self.services
+    }
+
+    pub fn config(&self) -> &str {
+        &self.config
+    }
+
+    pub fn describe(&self) -> Result<PluginInfo, PluginError> {
+        self.call(
+            |scorer, store| scorer.call_describe(store),
+            |info| Ok(convert::plugin_info(info)),
+        )
+    }
+
+    /// Rate one reply.
+    pub fn score_turn(&self, ctx: &TurnContext) -> Result<Vec<Score>, PluginError> {
+        let wit_ctx = convert::turn_context(ctx);
+        let scores = self.call(
+            |scorer, store| {
+                scorer
+                    .call_configure(&mut *store, &self.config)?
+                    .map_err(Failure)?;
+                Ok(scorer.call_score_turn(store, &wit_ctx)?)
+            },
+            |r| r,
+        )?;
+        let scores: Vec<Score> = scores.into_iter().map(convert::score).collect();
+        validate::scores(
+            &self.id,
+            &self.info,
+            &scores,
+            Quoted::Reply(&ctx.reply),
+            &self.limits,
+        )?;
+        Ok(scores)
+    }
+
+    /// Rate a whole conversation.
+    pub fn score_session(&self, transcript: &Transcript) -> Result<Vec<Score>, PluginError> {
+        let wit_transcript = convert::transcript(transcript);
+        let scores = self.call(
+            |scorer, store| {
+                scorer
+                    .call_configure(&mut *store, &self.config)?
+                    .map_err(Failure)?;
+                Ok(scorer.call_score_session(store, &wit_transcript)?)
+            },
+            |r| r,
+        )?;
+        let scores: Vec<Score> = scores.into_iter().map(convert::score).collect();
+        let turns: Vec<&str> = transcript.turns.iter().map(|t| t.text.as_str()).collect();
+        validate::scores(
+            &self.id,
+            &self.info,
+            &scores,
+            Quoted::Turns(&turns),
+            &self.limits,
+        )?;
+        Ok(scores)
+    }
+
+    /// Instantiate in a fresh store, run `f`, and turn every way it can fail
+    /// into a [`PluginError`] naming this plugin.
+    fn call<T, R>(
+        &self,
+        f: impl FnOnce(&Scorer, &mut Store<State>) -> wasmtime::Result<T>,
+        finish: impl FnOnce(T) -> Result<R, String>,
+    ) -> Result<R, PluginError> {
+        let mut store = new_store(&self.engine, &self.id, &self.limits, self.services.clone());
+        let scorer = self.pre.instantiate(&mut store).map_err(|e| {
+            self.classify(e, |message| PluginError::Instantiate {
+                plugin: self.id.clone(),
+                message,
+            })
+        })?;
+        let value = f(&scorer, &mut store).map_err(|e| {
+            self.classify(e, |message| PluginError::Trapped {
+                plugin: self.id.clone(),
+                message,
+                stderr: stderr_of(&store),
+            })
+        })?;
+        finish(value).map_err(|message| PluginError::Failed {
+            plugin: self.id.clone(),
+            message,
+        })
+    }
+
+    fn classify(
+        &self,
+        error: wasmtime::Error,
+        otherwise: impl FnOnce(String) -> PluginError,
+    ) -> PluginError {
+        if let Some(Failure(message)) = error.downcast_ref::<Failure>() {
+            return PluginError::Failed {
+                plugin: self.id.clone(),
+                message: message.clone(),
+            };
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => PluginError::TimedOut {
+                plugin: self.id.clone(),
+                limit_ms: self.limits.wall_timeout.as_millis() as u64,
+            },
+            Some(Trap::OutOfFuel) => PluginError::TimedOut {
+                plugin: self.id.clone(),
+                limit_ms: self.limits.timeout_ms(),
+            },
+            _ if is_memory_limit(&error) => PluginError::OutOfMemory {
+                plugin: self.id.clone(),
+                limit_mib: self.limits.memory_mib(),
+            },
+            // The trap itself ("wasm trap: call stack exhausted"), not
+            // wasmtime's multi-line wasm backtrace.
+            Some(trap) => {
+                tracing::debug!(plugin = %self.id, "plugin trapped: {error:?}");
+                otherwise(trap.to_string())
+            }
+            None => otherwise(format!("{}", error.root_cause())),
+        }
+    }
+}
+
+/// A plugin's own `Err` from `configure`, carried through wasmtime's error.
+#[derive(Debug)]
+struct Failure(String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+fn is_memory_limit(error: &wasmtime::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("forcing trap when growing memory")
+        || text.contains("memory minimum size") && text.contains("exceeds memory limits")
+}
+
+fn stderr_of(store: &Store<State>) -> String {
+    let bytes = store.data().stderr.contents();
+    String::from_utf8_lossy(&bytes).trim().to_string()
+}
