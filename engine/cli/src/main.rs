@@ -3,7 +3,10 @@
 mod bench;
 mod generate;
 mod models;
+mod eval;
 mod openai_server;
+mod plugin;
+mod plugins;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -34,6 +37,11 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Serve a local model over an OpenAI-compatible HTTP API.
     OpenaiServer(openai_server::OpenAiServerArgs),
+    /// Scorer plugins: scaffold, build, list, test.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Agreement of the scorer plugins with human-labelled replies.
+    Eval(eval::EvalArgs),
 }
 
 fn main() -> Result<()> {
@@ -60,6 +68,8 @@ fn main() -> Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Bench(cmd) => bench::run(cmd, cli.threads),
         Command::OpenaiServer(args) => openai_server::run(args),
+        Command::Plugin(cmd) => plugin::run(cmd),
+        Command::Eval(args) => eval::run(args),
     }
 }
 

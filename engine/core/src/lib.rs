@@ -4,6 +4,7 @@
 //! dialogue state and scorecards are plain data that any front end or backend can
 //! use without pulling heavy dependencies.
 
+pub mod agreement;
 pub mod chat;
 pub mod embedding;
 pub mod scoring;

@@ -70,6 +70,31 @@ struct Linear {
     matmul: QMatMul,
     in_dim: usize,
     bias: Tensor,
+    spread: Option<Tensor>,
+}
+
+/// Appends to each Q8_0 row one block per outlier channel: the channel's
+/// weight at the block's first position with its original block scale.
+fn add_outlier_blocks(q8: &[u8], rows: usize, in_blocks: usize, q4: &[u8], cols: usize, outliers: &[usize], extra_blocks: usize) -> Vec<u8> {
+    let q8b = GgmlDType::Q8_0.type_size();
+    let q4_row = cols / Q4_BLOCK * Q4_BLOCK_BYTES;
+    let mut out = Vec::with_capacity(rows * (in_blocks + extra_blocks) * q8b);
+    for r in 0..rows {
+        out.extend_from_slice(&q8[r * in_blocks * q8b..(r + 1) * in_blocks * q8b]);
+        for j in 0..extra_blocks {
+            let start = out.len();
+            out.resize(start + q8b, 0);
+            if let Some(&c) = outliers.get(j) {
+                let b = &q4[r * q4_row + c / Q4_BLOCK * Q4_BLOCK_BYTES..][..Q4_BLOCK_BYTES];
+                out[start] = b[0];
+                out[start + 1] = b[1];
+                let i = c % Q4_BLOCK;
+                let nib = if i < 16 { b[2 + i] & 0x0F } else { b[2 + i - 16] >> 4 };
+                out[start + 2] = (nib as i8 - 8) as u8;
+            }
+        }
+    }
+    out
 }
 
 impl Linear {
@@ -81,8 +106,25 @@ impl Linear {
         format: WeightFormat,
         device: &Device,
     ) -> Result<Self, E5Error> {
+        let outliers: Vec<usize> = std::env::var("E5_OUT").unwrap_or_default().split(',').filter_map(|s| s.parse().ok()).collect();
+        let mut spread = None;
         let (bytes, dtype, in_dim) = match format {
             WeightFormat::Q4_0 => (q4, GgmlDType::Q4_0, cols),
+            WeightFormat::Q8_0 if cols == 384 && !outliers.is_empty() => {
+                let pad = padding(cols);
+                let q8 = q4_0_to_q8_0(&q4, rows, cols, pad);
+                let extra = (outliers.len() * 32).next_multiple_of(256) / 32;
+                let in_blocks = (cols + pad) / 32;
+                let bytes = add_outlier_blocks(&q8, rows, in_blocks, &q4, cols, &outliers, extra);
+                let in_dim = cols + pad + extra * 32;
+                let mut idx: Vec<u32> = (0..in_dim as u32).map(|i| if (i as usize) < cols { i } else { cols as u32 }).collect();
+                for (j, &c) in outliers.iter().enumerate() {
+                    idx[c] = cols as u32;
+                    idx[cols + pad + j * 32] = c as u32;
+                }
+                spread = Some(Tensor::from_vec(idx, in_dim, device)?);
+                (bytes, GgmlDType::Q8_0, in_dim)
+            }
             WeightFormat::Q8_0 => {
                 let pad = padding(cols);
                 (q4_0_to_q8_0(&q4, rows, cols, pad), GgmlDType::Q8_0, cols + pad)
@@ -94,12 +136,15 @@ impl Linear {
             matmul: QMatMul::from_qtensor(qt)?,
             in_dim,
             bias: Tensor::from_vec(bias, rows, device)?,
+            spread,
         })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let width = x.dim(1)?;
-        let y = if width < self.in_dim {
+        let y = if let Some(idx) = &self.spread {
+            self.matmul.forward(&x.pad_with_zeros(1, 0, 1)?.index_select(idx, 1)?)?
+        } else if width < self.in_dim {
             self.matmul
                 .forward(&x.pad_with_zeros(1, 0, self.in_dim - width)?)?
         } else {
@@ -153,6 +198,9 @@ impl Encoder {
             })
         };
         let linear = |names: &[&str], rows: usize, cols: usize| -> Result<Linear, E5Error> {
+            let kind = names[0].split('.').nth(1).unwrap().to_string();
+            let q4list = std::env::var("E5_Q4").unwrap_or_default();
+            let format = if q4list.split(',').any(|k| k == kind) { WeightFormat::Q4_0 } else { format };
             let mut q4 = Vec::new();
             let mut bias = Vec::new();
             for name in names {
@@ -246,13 +294,25 @@ impl Encoder {
         let attn = Attention::new(texts, nh, h / nh, &self.device)?;
         let mut x = self.embed(texts)?;
         x = candle_nn::ops::layer_norm(&x, &self.embed_norm.weight, &self.embed_norm.bias, cfg.eps)?;
-        for layer in &self.layers {
+        let stats = |tag: &str, l: usize, x: &Tensor| {
+            if std::env::var("E5_STATS").is_err() { return; }
+            let m: Vec<f32> = x.abs().unwrap().max(0).unwrap().to_vec1().unwrap();
+            let mut idx: Vec<usize> = (0..m.len()).collect();
+            idx.sort_by(|&a, &b| m[b].total_cmp(&m[a]));
+            let top: Vec<String> = idx[..6].iter().map(|&i| format!("{i}:{:.1}", m[i])).collect();
+            eprintln!("STAT {tag} {l} med {:.2} top {}", m[idx[m.len()/2]], top.join(" "));
+        };
+        for (l, layer) in self.layers.iter().enumerate() {
+            stats("qkv_in", l, &x);
             let qkv = layer.qkv.forward(&x)?;
             let ctx = attn.forward(&qkv)?;
+            stats("ao_in", l, &ctx);
             let a = layer.attn_out.forward(&ctx)?;
             let n = &layer.attn_norm;
             x = candle_nn::ops::layer_norm(&(x + a)?, &n.weight, &n.bias, cfg.eps)?;
+            stats("fi_in", l, &x);
             let m = layer.ffn_in.forward(&x)?.gelu_erf()?;
+            stats("fo_in", l, &m);
             let f = layer.ffn_out.forward(&m)?;
             let n = &layer.out_norm;
             x = candle_nn::ops::layer_norm(&(x + f)?, &n.weight, &n.bias, cfg.eps)?;

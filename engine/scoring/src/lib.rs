@@ -12,6 +12,8 @@ pub mod builder;
 mod compile_cache;
 mod convert;
 mod error;
+pub mod eval;
+pub mod labelled;
 mod manifest;
 mod plugin;
 mod run;

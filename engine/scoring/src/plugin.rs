@@ -22,7 +22,7 @@ pub struct ScoringHost {
     cache: CompileCache,
     limits: Limits,
     services: Arc<HostServices>,
-    _ticker: Ticker,
+    ticker: Arc<Ticker>,
 }
 
 impl ScoringHost {
@@ -44,7 +44,7 @@ impl ScoringHost {
         Scorer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
             .map_err(engine_error)?;
         Ok(ScoringHost {
-            _ticker: Ticker::start(engine.clone()),
+            ticker: Arc::new(Ticker::start(engine.clone())),
             engine,
             linker,
             cache,
@@ -120,6 +120,7 @@ impl ScoringHost {
             limits,
             services: self.services.clone(),
             engine: self.engine.clone(),
+            _ticker: self.ticker.clone(),
             cache,
             compile_time: compiled,
         };
@@ -183,6 +184,8 @@ pub struct Plugin {
     limits: Limits,
     services: Arc<HostServices>,
     engine: Engine,
+    /// Keeps the wall-clock deadline running while the plugin is alive.
+    _ticker: Arc<Ticker>,
     /// Whether the compiled code came from the disk cache.
     pub cache: CacheOutcome,
     /// Time to compile or load from the cache.

@@ -49,7 +49,7 @@ pub use bindings::sparring::scorer::types::{
     Transcript, Turn, TurnContext,
 };
 pub use evidence::{span, Evidence};
-#[doc(hidden)]
+/// For reading configuration in plugins without adding the dependency.
 pub use serde_json;
 pub use exemplars::ExemplarSet;
 pub use phrases::{PhraseMatch, PhraseSet};

@@ -16,7 +16,8 @@ pub fn repo() -> PathBuf {
 pub fn manifests() -> &'static HashMap<String, PluginManifest> {
     static BUILT: OnceLock<HashMap<String, PluginManifest>> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let built = builder::build(&repo().join("plugins")).expect("plugins build");
+        let mut built = builder::build(&repo().join("plugins")).expect("plugins build");
+        built.extend(builder::build(&repo().join("plugins/tests")).expect("test plugins build"));
         built
             .into_iter()
             .filter_map(|b| b.manifest)
