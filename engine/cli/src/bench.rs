@@ -18,6 +18,9 @@ use crate::generate::resolve_model;
 pub enum BenchCommand {
     /// Prompt and decode speed, time to first token and peak memory per model.
     Llm(LlmArgs),
+    /// Scoring latency per reply (p50/p99) with and without embeddings,
+    /// compile, cache-hit and instantiation costs of the plugins.
+    Scoring(crate::bench_scoring::ScoringArgs),
     /// One model in this process (used by `bench llm` so each model's peak
     /// memory is its own).
     #[command(hide = true)]
@@ -136,6 +139,7 @@ pub fn run(cmd: BenchCommand, threads: Option<usize>) -> Result<()> {
             Ok(())
         }
         BenchCommand::Llm(args) => run_all(args, threads),
+        BenchCommand::Scoring(args) => crate::bench_scoring::run(args),
     }
 }
 

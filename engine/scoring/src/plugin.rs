@@ -4,12 +4,12 @@ use crate::bindings::{Scorer, ScorerPre};
 use crate::compile_cache::{CacheOutcome, CompileCache};
 use crate::error::{PluginError, ScoringError};
 use crate::manifest::PluginManifest;
-use crate::sandbox::{new_store, Limits, State, Ticker};
+use crate::sandbox::{arm, new_store, Limits, State, Ticker};
 use crate::services::HostServices;
 use crate::validate::{self, Quoted};
 use crate::{convert, WIT_PACKAGE};
 use sparring_core::scoring::{PluginInfo, Score, Transcript, TurnContext};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store, Trap};
@@ -121,6 +121,8 @@ impl ScoringHost {
             services: self.services.clone(),
             engine: self.engine.clone(),
             _ticker: self.ticker.clone(),
+            pool: Mutex::new(Vec::new()),
+            pool_size: std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
             cache,
             compile_time: compiled,
         };
@@ -138,10 +140,10 @@ impl ScoringHost {
             });
         }
         plugin.info = info;
-        // Reject a bad configuration now rather than on every reply.
-        plugin
-            .call(|scorer, store| scorer.call_configure(store, &plugin.config), |r| r)
-            .map_err(as_load_error)?;
+        // Reject a bad configuration now rather than on every reply; the
+        // configured instance serves the first call.
+        let warm = plugin.configured_instance().map_err(as_load_error)?;
+        plugin.pool.lock().expect("instance pool").push(warm);
         Ok(plugin)
     }
 }
@@ -171,8 +173,21 @@ fn interface_problem(
     }
 }
 
-/// A loaded, configured plugin. Cheap to call from several threads: every call
-/// gets a fresh instance in its own sandbox.
+/// Calls one instance serves before it is replaced by a fresh one.
+const MAX_REUSE: u32 = 1000;
+
+/// A configured instance kept between calls (configuring parses the
+/// plugin's configuration, which costs more than most scoring).
+struct Warm {
+    store: Store<State>,
+    scorer: Scorer,
+    calls: u32,
+}
+
+/// A loaded, configured plugin, callable from several threads at once. Each
+/// call runs in a sandboxed instance configured once and reused for later
+/// calls until it fails or has served [`MAX_REUSE`] calls; limits (fuel,
+/// deadline, memory) apply to every call afresh.
 pub struct Plugin {
     pub id: String,
     pub version: String,
@@ -186,10 +201,20 @@ pub struct Plugin {
     engine: Engine,
     /// Keeps the wall-clock deadline running while the plugin is alive.
     _ticker: Arc<Ticker>,
+    pool: Mutex<Vec<Warm>>,
+    pool_size: usize,
     /// Whether the compiled code came from the disk cache.
     pub cache: CacheOutcome,
     /// Time to compile or load from the cache.
     pub compile_time: Duration,
+}
+
+/// What one call cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Metering {
+    /// Fuel burnt by the plugin's own code (host calls excluded).
+    pub fuel: u64,
+    pub elapsed: Duration,
 }
 
 impl Plugin {
@@ -214,16 +239,33 @@ impl Plugin {
 
     /// Rate one reply.
     pub fn score_turn(&self, ctx: &TurnContext) -> Result<Vec<Score>, PluginError> {
+        self.score_turn_metered(ctx).0
+    }
+
+    /// Rate one reply, and say what it cost.
+    pub fn score_turn_metered(
+        &self,
+        ctx: &TurnContext,
+    ) -> (Result<Vec<Score>, PluginError>, Metering) {
+        let started = Instant::now();
+        let mut fuel = 0;
+        let result = self.score_turn_inner(ctx, &mut fuel);
+        let metering = Metering {
+            fuel,
+            elapsed: started.elapsed(),
+        };
+        (result, metering)
+    }
+
+    fn score_turn_inner(
+        &self,
+        ctx: &TurnContext,
+        fuel: &mut u64,
+    ) -> Result<Vec<Score>, PluginError> {
         let wit_ctx = convert::turn_context(ctx);
-        let scores = self.call(
-            |scorer, store| {
-                scorer
-                    .call_configure(&mut *store, &self.config)?
-                    .map_err(Failure)?;
-                Ok(scorer.call_score_turn(store, &wit_ctx)?)
-            },
-            |r| r,
-        )?;
+        let scores = self.with_instance(fuel, |scorer, store| {
+            scorer.call_score_turn(store, &wit_ctx)
+        })?;
         let scores: Vec<Score> = scores.into_iter().map(convert::score).collect();
         validate::scores(
             &self.id,
@@ -238,15 +280,9 @@ impl Plugin {
     /// Rate a whole conversation.
     pub fn score_session(&self, transcript: &Transcript) -> Result<Vec<Score>, PluginError> {
         let wit_transcript = convert::transcript(transcript);
-        let scores = self.call(
-            |scorer, store| {
-                scorer
-                    .call_configure(&mut *store, &self.config)?
-                    .map_err(Failure)?;
-                Ok(scorer.call_score_session(store, &wit_transcript)?)
-            },
-            |r| r,
-        )?;
+        let scores = self.with_instance(&mut 0, |scorer, store| {
+            scorer.call_score_session(store, &wit_transcript)
+        })?;
         let scores: Vec<Score> = scores.into_iter().map(convert::score).collect();
         let turns: Vec<&str> = transcript.turns.iter().map(|t| t.text.as_str()).collect();
         validate::scores(
@@ -257,6 +293,71 @@ impl Plugin {
             &self.limits,
         )?;
         Ok(scores)
+    }
+
+    /// Run `f` on a configured instance: a warm one from the pool, else a new
+    /// one (instantiated and configured now). The instance goes back to the
+    /// pool only when the call succeeded; anything that fails — a trap, a
+    /// deadline, the plugin's own error — discards it.
+    fn with_instance<T>(
+        &self,
+        fuel: &mut u64,
+        f: impl FnOnce(&Scorer, &mut Store<State>) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, PluginError> {
+        let pooled = self.pool.lock().expect("instance pool").pop();
+        let mut warm = match pooled {
+            Some(w) => w,
+            None => self.configured_instance()?,
+        };
+        arm(&mut warm.store, &self.limits);
+        let result = f(&warm.scorer, &mut warm.store);
+        *fuel = self.limits.fuel() - warm.store.get_fuel().unwrap_or(0);
+        let value = result.map_err(|e| {
+            self.classify(e, |message| PluginError::Trapped {
+                plugin: self.id.clone(),
+                message,
+                stderr: stderr_of(&warm.store),
+            })
+        })?;
+        let value = value.map_err(|message| PluginError::Failed {
+            plugin: self.id.clone(),
+            message,
+        })?;
+        warm.calls += 1;
+        if warm.calls < MAX_REUSE {
+            let mut pool = self.pool.lock().expect("instance pool");
+            if pool.len() < self.pool_size {
+                pool.push(warm);
+            }
+        }
+        Ok(value)
+    }
+
+    fn configured_instance(&self) -> Result<Warm, PluginError> {
+        let mut store = new_store(&self.engine, &self.id, &self.limits, self.services.clone());
+        let scorer = self.pre.instantiate(&mut store).map_err(|e| {
+            self.classify(e, |message| PluginError::Instantiate {
+                plugin: self.id.clone(),
+                message,
+            })
+        })?;
+        let configured = scorer.call_configure(&mut store, &self.config);
+        let configured = configured.map_err(|e| {
+            self.classify(e, |message| PluginError::Trapped {
+                plugin: self.id.clone(),
+                message,
+                stderr: stderr_of(&store),
+            })
+        })?;
+        configured.map_err(|message| PluginError::Failed {
+            plugin: self.id.clone(),
+            message,
+        })?;
+        Ok(Warm {
+            store,
+            scorer,
+            calls: 0,
+        })
     }
 
     /// Instantiate in a fresh store, run `f`, and turn every way it can fail
@@ -291,12 +392,6 @@ impl Plugin {
         error: wasmtime::Error,
         otherwise: impl FnOnce(String) -> PluginError,
     ) -> PluginError {
-        if let Some(Failure(message)) = error.downcast_ref::<Failure>() {
-            return PluginError::Failed {
-                plugin: self.id.clone(),
-                message: message.clone(),
-            };
-        }
         match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => PluginError::TimedOut {
                 plugin: self.id.clone(),
@@ -321,17 +416,6 @@ impl Plugin {
     }
 }
 
-/// A plugin's own `Err` from `configure`, carried through wasmtime's error.
-#[derive(Debug)]
-struct Failure(String);
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Failure {}
 
 fn is_memory_limit(error: &wasmtime::Error) -> bool {
     let text = format!("{error:#}");

@@ -22,7 +22,7 @@ pub(crate) const MAX_LOG_LINES: u32 = 64;
 /// Fuel (roughly one unit per WebAssembly instruction) a plugin burns per
 /// millisecond on the 2-core reference machine; `sparring bench scoring`
 /// prints the rate measured where it runs.
-pub const FUEL_PER_MS: u64 = 2_000_000;
+pub const FUEL_PER_MS: u64 = 5_000_000;
 
 /// Resource limits for each plugin call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             timeout: Duration::from_millis(50),
-            wall_timeout: Duration::from_secs(2),
+            wall_timeout: Duration::from_secs(10),
             memory_bytes: 64 << 20,
             output_bytes: 64 << 10,
             max_scores: 32,
@@ -151,6 +151,13 @@ pub(crate) fn new_store(
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);
+    arm(&mut store, limits);
+    store
+}
+
+/// Give a store a full budget for the next call: fuel, wall-clock deadline and
+/// log lines.
+pub(crate) fn arm(store: &mut Store<State>, limits: &Limits) {
     store
         .set_fuel(limits.fuel())
         .expect("fuel is enabled on the engine");
@@ -161,7 +168,7 @@ pub(crate) fn new_store(
         .max(1) as u64;
     store.set_epoch_deadline(ticks);
     store.epoch_deadline_trap();
-    store
+    store.data_mut().log_lines = 0;
 }
 
 /// Advances the engine's epoch every [`TICK`] until dropped, so deadlines fire.

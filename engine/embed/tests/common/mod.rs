@@ -65,7 +65,10 @@ pub struct Case {
 pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/e5_reference.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/e5_reference.json"
+        );
         let text = std::fs::read_to_string(path).expect("fixture readable");
         serde_json::from_str(&text).expect("fixture parses")
     })
