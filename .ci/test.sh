@@ -11,15 +11,26 @@ export SPARRING_REQUIRE_MODELS=1
 export CARGO_TERM_COLOR=never
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# Scorer plugins are WebAssembly components.
+rustup target add wasm32-wasip2 >/dev/null
+
+# The engine, and the plugin workspaces (built for wasm32-wasip2).
+WORKSPACES=(Cargo.toml plugins/Cargo.toml plugins/tests/Cargo.toml)
 
 echo "== fmt"
-cargo fmt --all --check
+for w in "${WORKSPACES[@]}"; do cargo fmt --all --check --manifest-path "$w"; done
 echo "== clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+for w in plugins/Cargo.toml plugins/tests/Cargo.toml; do
+  cargo clippy --workspace --release --target wasm32-wasip2 --manifest-path "$w" -- -D warnings
+done
 echo "== build"
 # One build of everything, with the same features the tests use.
 cargo build --workspace --all-targets
+"$CARGO_TARGET_DIR/debug/sparring" plugin build plugins
 echo "== models"
-"$CARGO_TARGET_DIR/debug/sparring" models pull --quiet smollm2-135m-instruct gemma3-270m
+"$CARGO_TARGET_DIR/debug/sparring" models pull --quiet smollm2-135m-instruct gemma3-270m multilingual-e5-small
 echo "== tests"
 cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/sparring-test.log"
+echo "== plugin SDK tests (native)"
+cargo test --manifest-path plugins/Cargo.toml -p sparring-scorer-sdk 2>&1 | tee -a "${TMPDIR:-/tmp}/sparring-test.log"

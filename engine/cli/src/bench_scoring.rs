@@ -33,7 +33,8 @@ pub fn run(args: ScoringArgs) -> Result<()> {
     };
     let mut replies = Vec::new();
     for f in &files {
-        let (items, _) = labelled::read_jsonl(f).with_context(|| format!("reading {}", f.display()))?;
+        let (items, _) =
+            labelled::read_jsonl(f).with_context(|| format!("reading {}", f.display()))?;
         replies.extend(items.into_iter().map(|i| i.ctx));
     }
     if replies.len() < 2 {
@@ -58,18 +59,33 @@ pub fn run(args: ScoringArgs) -> Result<()> {
         "{} replies, {} thread(s) available, wasmtime 48.0.8, embeddings: {}",
         replies.len(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-        if embedder.is_some() { plugins::EMBEDDING_MODEL } else { "not installed / disabled" }
+        if embedder.is_some() {
+            plugins::EMBEDDING_MODEL
+        } else {
+            "not installed / disabled"
+        }
     );
     println!();
-    println!("{:<14} {:>8} {:>12} {:>14} {:>16}", "plugin", "wasm KiB", "compile ms", "cache hit ms", "instantiate µs");
+    println!(
+        "{:<14} {:>8} {:>12} {:>14} {:>16} {:>24}",
+        "plugin",
+        "wasm KiB",
+        "compile ms",
+        "cache hit ms",
+        "instantiate µs",
+        "instantiate+configure µs"
+    );
     for l in &report.load {
         println!(
-            "{:<14} {:>8} {:>12.1} {:>14.2} {:>16.1}",
-            l.plugin, l.wasm_kib, l.compile_ms, l.cache_hit_ms, l.instantiate_us
+            "{:<14} {:>8} {:>12.1} {:>14.2} {:>16.1} {:>24.1}",
+            l.plugin, l.wasm_kib, l.compile_ms, l.cache_hit_ms, l.instantiate_us, l.configured_us
         );
     }
     println!();
-    println!("{:<14} {:>10} {:>8} {:>9} {:>9} {:>9} {:>12}", "per reply", "embeddings", "replies", "p50 ms", "p99 ms", "max ms", "fuel/call");
+    println!(
+        "{:<14} {:>10} {:>8} {:>9} {:>9} {:>9} {:>12}",
+        "per reply", "embeddings", "replies", "p50 ms", "p99 ms", "max ms", "fuel/call"
+    );
     for l in &report.latency {
         println!(
             "{:<14} {:>10} {:>8} {:>9.3} {:>9.3} {:>9.3} {:>12}",

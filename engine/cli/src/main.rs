@@ -2,9 +2,9 @@
 
 mod bench;
 mod bench_scoring;
+mod eval;
 mod generate;
 mod models;
-mod eval;
 mod openai_server;
 mod plugin;
 mod plugins;

@@ -78,7 +78,9 @@ fn new(name: &str, dir: Option<PathBuf>, sdk: Option<PathBuf>) -> Result<()> {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         || !name.starts_with(|c: char| c.is_ascii_lowercase())
     {
-        bail!("plugin name `{name}`: use lowercase letters, digits and `-`, starting with a letter");
+        bail!(
+            "plugin name `{name}`: use lowercase letters, digits and `-`, starting with a letter"
+        );
     }
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));
     if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
@@ -94,8 +96,7 @@ fn new(name: &str, dir: Option<PathBuf>, sdk: Option<PathBuf>) -> Result<()> {
             checkout
         }
     };
-    let sdk = std::fs::canonicalize(&sdk)
-        .with_context(|| format!("--sdk {}", sdk.display()))?;
+    let sdk = std::fs::canonicalize(&sdk).with_context(|| format!("--sdk {}", sdk.display()))?;
     let fill = |template: &str| {
         template
             .replace("{{id}}", name)
@@ -104,11 +105,26 @@ fn new(name: &str, dir: Option<PathBuf>, sdk: Option<PathBuf>) -> Result<()> {
     };
     std::fs::create_dir_all(dir.join("src"))?;
     let files = [
-        ("Cargo.toml", include_str!("../templates/plugin/Cargo.toml.tmpl")),
-        ("plugin.toml", include_str!("../templates/plugin/plugin.toml.tmpl")),
-        ("src/lib.rs", include_str!("../templates/plugin/lib.rs.tmpl")),
-        ("cases.jsonl", include_str!("../templates/plugin/cases.jsonl.tmpl")),
-        (".gitignore", include_str!("../templates/plugin/gitignore.tmpl")),
+        (
+            "Cargo.toml",
+            include_str!("../templates/plugin/Cargo.toml.tmpl"),
+        ),
+        (
+            "plugin.toml",
+            include_str!("../templates/plugin/plugin.toml.tmpl"),
+        ),
+        (
+            "src/lib.rs",
+            include_str!("../templates/plugin/lib.rs.tmpl"),
+        ),
+        (
+            "cases.jsonl",
+            include_str!("../templates/plugin/cases.jsonl.tmpl"),
+        ),
+        (
+            ".gitignore",
+            include_str!("../templates/plugin/gitignore.tmpl"),
+        ),
     ];
     for (file, template) in files {
         std::fs::write(dir.join(file), fill(template))
@@ -137,10 +153,16 @@ fn build(dirs: Vec<PathBuf>, install: bool, options: &PluginOptions) -> Result<(
         let host = plugins::host(options)?;
         for b in built {
             let Some(manifest) = b.manifest else {
-                println!("{:<20} built {} (no plugin.toml: not installable)", b.package, b.artifact.display());
+                println!(
+                    "{:<20} built {} (no plugin.toml: not installable)",
+                    b.package,
+                    b.artifact.display()
+                );
                 continue;
             };
-            let size = std::fs::metadata(&manifest.wasm).map(|m| m.len()).unwrap_or(0);
+            let size = std::fs::metadata(&manifest.wasm)
+                .map(|m| m.len())
+                .unwrap_or(0);
             match host.load(&manifest) {
                 Ok(plugin) => {
                     let dims: Vec<String> = plugin
@@ -228,7 +250,10 @@ fn list(json: bool, options: &PluginOptions) -> Result<()> {
         );
         return Ok(());
     }
-    println!("{:<16} {:<8} {:<8} {:<40} path", "id", "version", "enabled", "dimensions (skill codes)");
+    println!(
+        "{:<16} {:<8} {:<8} {:<40} path",
+        "id", "version", "enabled", "dimensions (skill codes)"
+    );
     for r in rows {
         if let Some(e) = r["error"].as_str().filter(|_| r["id"].is_null()) {
             println!("error: {e}");
@@ -244,7 +269,11 @@ fn list(json: bool, options: &PluginOptions) -> Result<()> {
                             d["id"].as_str().unwrap_or(""),
                             d["skill_codes"]
                                 .as_array()
-                                .map(|c| c.iter().filter_map(|c| c.as_str()).collect::<Vec<_>>().join(","))
+                                .map(|c| c
+                                    .iter()
+                                    .filter_map(|c| c.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(","))
                                 .unwrap_or_default()
                         )
                     })
@@ -256,7 +285,11 @@ fn list(json: bool, options: &PluginOptions) -> Result<()> {
             "{:<16} {:<8} {:<8} {:<40} {}",
             r["id"].as_str().unwrap_or(""),
             r["version"].as_str().unwrap_or(""),
-            if r["enabled"].as_bool() == Some(true) { "yes" } else { "no" },
+            if r["enabled"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            },
             dims,
             r["path"].as_str().unwrap_or("")
         );

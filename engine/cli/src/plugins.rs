@@ -119,7 +119,11 @@ impl Loaded {
 /// A host with these options' limits, compile cache and (maybe) embeddings.
 pub fn host(options: &PluginOptions) -> Result<ScoringHost> {
     let services = Arc::new(HostServices::new(embedder(options)));
-    Ok(ScoringHost::new(options.limits(), compile_cache(), services)?)
+    Ok(ScoringHost::new(
+        options.limits(),
+        compile_cache(),
+        services,
+    )?)
 }
 
 pub fn load(options: &PluginOptions, only: &[String]) -> Result<Loaded> {
@@ -137,10 +141,7 @@ pub fn load(options: &PluginOptions, only: &[String]) -> Result<Loaded> {
             Err(e) => errors.push(e),
         }
     }
-    Ok(Loaded {
-        plugins,
-        errors,
-    })
+    Ok(Loaded { plugins, errors })
 }
 
 /// A plugin named by id (among the discovered ones) or by path.

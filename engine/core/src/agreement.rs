@@ -126,7 +126,10 @@ mod tests {
     #[test]
     fn qwk_matches_a_worked_example() {
         // Perfect agreement and full reversal.
-        assert_eq!(quadratic_weighted_kappa(&[0, 1, 2], &[0, 1, 2], 3), Some(1.0));
+        assert_eq!(
+            quadratic_weighted_kappa(&[0, 1, 2], &[0, 1, 2], 3),
+            Some(1.0)
+        );
         assert_eq!(quadratic_weighted_kappa(&[0, 2], &[2, 0], 3), Some(-1.0));
         // By hand: observed weighted disagreement 0.25 + 0.25 = 0.5; expected
         // (rows 2/2/2, columns 1/2/3 of 6) = 2.0; kappa = 1 - 0.5 / 2.0.

@@ -176,7 +176,10 @@ mod tests {
     fn detects_language() {
         assert_eq!(Language::detect("非常抱歉给您带来不便"), Language::Zh);
         assert_eq!(Language::detect("I'm so sorry about that."), Language::En);
-        assert_eq!(Language::detect("您的 WiFi 路由器需要重启一下"), Language::Zh);
+        assert_eq!(
+            Language::detect("您的 WiFi 路由器需要重启一下"),
+            Language::Zh
+        );
         assert_eq!(
             Language::detect("Please ask for Mr 王 at the front desk tomorrow morning."),
             Language::En

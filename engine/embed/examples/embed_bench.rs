@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! python3 evals/tools/make_e5_fixture.py --keep-driver /tmp/e5_driver   # optional
-//! E5_C_DRIVER=/tmp/e5_driver cargo run --release -p sparring-embed --example embed_bench [MODEL] [REPEATS]
+//! E5_C_DRIVER=/tmp/e5_driver cargo run --release -p sparring-embed --example embed_bench [MODEL|""] [REPEATS]
 //! ```
 //! Threads: `RAYON_NUM_THREADS` (candle) and `OMP_NUM_THREADS` (C), both 2 unless set.
 
@@ -69,7 +69,11 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let threads = std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "2".into());
     std::env::set_var("RAYON_NUM_THREADS", &threads);
     let mut args = std::env::args().skip(1);
-    let model = args.next().map(PathBuf::from).unwrap_or_else(default_model);
+    let model = args
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(default_model);
     let repeats: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(10);
     let texts: Vec<&str> = SHORT_REPLIES.to_vec();
     let cfg = BenchConfig {

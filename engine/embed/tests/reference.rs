@@ -5,7 +5,7 @@ mod common;
 
 use common::{case, e5, fixture};
 use sparring_core::{cosine, Embedder};
-use sparring_embed::{E5Embedder, E5Error, QUERY_PREFIX};
+use sparring_embed::{E5Embedder, E5Error, WeightFormat, QUERY_PREFIX};
 
 #[test]
 fn fixture_matches_this_crate() {
@@ -48,6 +48,13 @@ fn long_text_is_truncated_to_512_tokens() {
     assert_eq!(ids.len(), 512);
     assert_eq!(ids[0], e5.tokenizer().bos());
     assert_eq!(ids[511], e5.tokenizer().eos());
+    // e5.c's own API averages 510-token windows instead; on this text the two
+    // stay close, as its windows repeat the same paragraph.
+    let v = e5.embed(&[&c.text]).unwrap().remove(0);
+    let windows = c.embedding_sliding_windows.as_ref().expect("recorded");
+    let cos = cosine(&v, windows);
+    eprintln!("truncated vs C's sliding windows: cosine {cos:.4}");
+    assert!(cos > 0.95, "{cos}");
 }
 
 #[test]
@@ -69,6 +76,25 @@ fn embeddings_match_c() {
     }
     eprintln!("lowest cosine with C: {:.6} ({})", worst.0, worst.1);
     assert!(worst.0 >= 0.999, "cosine {} for {}", worst.0, worst.1);
+}
+
+#[test]
+fn q4_0_weights_match_c_too() {
+    let Some(path) = common::model_path(common::MODEL_ID) else {
+        return;
+    };
+    let e5 = E5Embedder::load_with(path, WeightFormat::Q4_0).unwrap();
+    let cases = &fixture().cases;
+    let short: Vec<&common::Case> = cases.iter().filter(|c| c.ids.len() < 64).collect();
+    let texts: Vec<&str> = short.iter().map(|c| c.text.as_str()).collect();
+    let ours = e5.embed(&texts).unwrap();
+    let worst = short
+        .iter()
+        .zip(&ours)
+        .map(|(c, v)| cosine(v, &c.embedding))
+        .fold(f32::INFINITY, f32::min);
+    eprintln!("Q4_0: lowest cosine with C {worst:.6}");
+    assert!(worst >= 0.999, "{worst}");
 }
 
 #[test]

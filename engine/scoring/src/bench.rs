@@ -22,8 +22,10 @@ pub struct LoadCost {
     pub compile_ms: f64,
     /// Loading the compiled artifact from the disk cache.
     pub cache_hit_ms: f64,
-    /// Fresh sandbox + instantiation + `describe`, median.
+    /// Fresh sandbox + instantiation, median.
     pub instantiate_us: f64,
+    /// Fresh sandbox + instantiation + `configure` (a pool miss), median.
+    pub configured_us: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,8 +75,16 @@ fn latency(what: &str, embeddings: bool, mut times: Vec<Duration>, fuel: Option<
 
 type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
-fn host(limits: Limits, cache: CompileCache, embedder: Option<Arc<dyn Embedder>>) -> Result<ScoringHost, BenchError> {
-    Ok(ScoringHost::new(limits, cache, Arc::new(HostServices::new(embedder)))?)
+fn host(
+    limits: Limits,
+    cache: CompileCache,
+    embedder: Option<Arc<dyn Embedder>>,
+) -> Result<ScoringHost, BenchError> {
+    Ok(ScoringHost::new(
+        limits,
+        cache,
+        Arc::new(HostServices::new(embedder)),
+    )?)
 }
 
 fn load_all(host: &ScoringHost, manifests: &[PluginManifest]) -> Result<Vec<Plugin>, BenchError> {
@@ -100,19 +110,23 @@ pub fn run(
         let cold = host(limits, CompileCache::disabled(), None)?.load(m)?;
         host(limits, CompileCache::new(cache_dir.path()), None)?.load(m)?;
         let hit = host(limits, CompileCache::new(cache_dir.path()), None)?.load(m)?;
-        let mut times = Vec::new();
+        let (mut bare, mut configured) = (Vec::new(), Vec::new());
         for _ in 0..200 {
-            let t = Instant::now();
-            hit.describe()?;
-            times.push(t.elapsed());
+            let (b, c) = hit.cold_start()?;
+            bare.push(b);
+            configured.push(c);
         }
-        times.sort();
+        bare.sort();
+        configured.sort();
         load.push(LoadCost {
             plugin: m.id.clone(),
-            wasm_kib: std::fs::metadata(&m.wasm).map(|f| f.len() / 1024).unwrap_or(0),
+            wasm_kib: std::fs::metadata(&m.wasm)
+                .map(|f| f.len() / 1024)
+                .unwrap_or(0),
             compile_ms: cold.compile_time.as_secs_f64() * 1000.0,
             cache_hit_ms: hit.compile_time.as_secs_f64() * 1000.0,
-            instantiate_us: percentile(&times, 0.5) * 1000.0,
+            instantiate_us: percentile(&bare, 0.5) * 1000.0,
+            configured_us: percentile(&configured, 0.5) * 1000.0,
         });
     }
 
@@ -152,8 +166,11 @@ pub fn run(
     // With embeddings: every reply embedded once, exemplars warmed first.
     let mut embed_reply_ms = None;
     if let Some(embedder) = embedder {
+        for r in replies.iter().take(8) {
+            embedder.embed(&[r.reply.as_str()])?;
+        }
         let mut t_embed = Vec::new();
-        for r in replies.iter().take(64) {
+        for r in replies {
             let t = Instant::now();
             embedder.embed(&[r.reply.as_str()])?;
             t_embed.push(t.elapsed());
@@ -169,7 +186,11 @@ pub fn run(
         };
         for m in manifests {
             // A host of its own, so this plugin pays for each reply's embedding.
-            let h = host(limits, CompileCache::new(cache_dir.path()), Some(embedder.clone()))?;
+            let h = host(
+                limits,
+                CompileCache::new(cache_dir.path()),
+                Some(embedder.clone()),
+            )?;
             let p = h.load(m)?;
             warm(std::slice::from_ref(&p))?;
             let mut times = Vec::new();

@@ -79,9 +79,11 @@ pub fn build(dir: &Path) -> Result<Vec<Built>, BuildError> {
         let is_cdylib = message["target"]["kind"]
             .as_array()
             .is_some_and(|k| k.iter().any(|k| k == "cdylib"));
-        let wasm = message["filenames"]
-            .as_array()
-            .and_then(|f| f.iter().filter_map(|f| f.as_str()).find(|f| f.ends_with(".wasm")));
+        let wasm = message["filenames"].as_array().and_then(|f| {
+            f.iter()
+                .filter_map(|f| f.as_str())
+                .find(|f| f.ends_with(".wasm"))
+        });
         let (true, Some(wasm)) = (is_cdylib, wasm) else {
             continue;
         };

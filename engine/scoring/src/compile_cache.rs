@@ -58,15 +58,21 @@ impl CompileCache {
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let path = self.path_for(engine, wasm);
         if let Some(path) = path.as_ref().filter(|p| p.is_file()) {
-            // SAFETY: the file is one this cache wrote with `Component::serialize`
-            // under a key that includes the engine's compatibility hash; wasmtime
-            // additionally checks the header and version before using it.
-            match unsafe { Component::deserialize_file(engine, path) } {
-                Ok(c) => return Ok((c, CacheOutcome::Hit)),
-                Err(e) => tracing::warn!(
-                    path = %path.display(),
-                    "ignoring unusable compiled plugin in the cache: {e}"
-                ),
+            // Read into memory rather than `deserialize_file`: a mapped file
+            // truncated by someone else would crash the process (SIGBUS).
+            match std::fs::read(path) {
+                // SAFETY: the bytes are a file this cache wrote with
+                // `Component::serialize` under a key that includes the engine's
+                // compatibility hash; wasmtime also checks the header and
+                // version before using them.
+                Ok(bytes) => match unsafe { Component::deserialize(engine, &bytes) } {
+                    Ok(c) => return Ok((c, CacheOutcome::Hit)),
+                    Err(e) => tracing::warn!(
+                        path = %path.display(),
+                        "ignoring unusable compiled plugin in the cache: {e}"
+                    ),
+                },
+                Err(e) => tracing::warn!(path = %path.display(), "cannot read cached plugin: {e}"),
             }
         }
         let component = Component::new(engine, wasm)?;

@@ -53,7 +53,9 @@ pub enum PluginError {
     },
     #[error("plugin `{plugin}` ran longer than its {limit_ms} ms limit and was stopped")]
     TimedOut { plugin: String, limit_ms: u64 },
-    #[error("plugin `{plugin}` tried to use more than its {limit_mib} MiB memory limit and was stopped")]
+    #[error(
+        "plugin `{plugin}` tried to use more than its {limit_mib} MiB memory limit and was stopped"
+    )]
     OutOfMemory { plugin: String, limit_mib: u64 },
     #[error("plugin `{plugin}` reported an error: {message}")]
     Failed { plugin: String, message: String },

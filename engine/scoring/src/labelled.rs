@@ -144,6 +144,8 @@ mod tests {
         assert_eq!(items[1].id, "cases.jsonl:6");
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [3, 4, 5]);
-        assert!(errors[1].to_string().starts_with("cases.jsonl:4: unknown variant `fr`"));
+        assert!(errors[1]
+            .to_string()
+            .starts_with("cases.jsonl:4: unknown variant `fr`"));
     }
 }

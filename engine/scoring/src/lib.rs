@@ -7,8 +7,8 @@
 //! for another interface version yields a [`PluginError`] for that plugin only;
 //! the other plugins' scores still arrive.
 
-mod bindings;
 pub mod bench;
+mod bindings;
 pub mod builder;
 mod compile_cache;
 mod convert;

@@ -41,8 +41,7 @@ impl ScoringHost {
         // WASI only because Rust's standard library imports it; the context
         // each call gets is empty (see sandbox.rs).
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
-        Scorer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)
-            .map_err(engine_error)?;
+        Scorer::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s).map_err(engine_error)?;
         Ok(ScoringHost {
             ticker: Arc::new(Ticker::start(engine.clone())),
             engine,
@@ -333,6 +332,23 @@ impl Plugin {
         Ok(value)
     }
 
+    /// What a pool miss costs: (fresh sandbox + instantiation, the same plus
+    /// `configure`). For benchmarks; the instances are dropped.
+    pub fn cold_start(&self) -> Result<(Duration, Duration), PluginError> {
+        let started = Instant::now();
+        let mut store = new_store(&self.engine, &self.id, &self.limits, self.services.clone());
+        self.pre.instantiate(&mut store).map_err(|e| {
+            self.classify(e, |message| PluginError::Instantiate {
+                plugin: self.id.clone(),
+                message,
+            })
+        })?;
+        let instantiate = started.elapsed();
+        let started = Instant::now();
+        self.configured_instance()?;
+        Ok((instantiate, started.elapsed()))
+    }
+
     fn configured_instance(&self) -> Result<Warm, PluginError> {
         let mut store = new_store(&self.engine, &self.id, &self.limits, self.services.clone());
         let scorer = self.pre.instantiate(&mut store).map_err(|e| {
@@ -415,7 +431,6 @@ impl Plugin {
         }
     }
 }
-
 
 fn is_memory_limit(error: &wasmtime::Error) -> bool {
     let text = format!("{error:#}");

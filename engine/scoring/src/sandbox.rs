@@ -121,7 +121,9 @@ pub(crate) fn new_store(
     let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
     // The same bytes every call: hash maps and anything random in a plugin
     // behave identically run to run.
-    let seed: Vec<u8> = (0u8..=255).map(|i| i.wrapping_mul(167).wrapping_add(13)).collect();
+    let seed: Vec<u8> = (0u8..=255)
+        .map(|i| i.wrapping_mul(167).wrapping_add(13))
+        .collect();
     let wasi = WasiCtx::builder()
         .stderr(stderr.clone())
         .wall_clock(Frozen)

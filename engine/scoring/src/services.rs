@@ -168,7 +168,10 @@ mod tests {
         let s = HostServices::default();
         assert_eq!(
             s.segment("我非常理解您的心情，马上为您处理。OK, thanks!"),
-            ["我", "非常", "理解", "您", "的", "心情", "马上", "为", "您", "处理", "OK", "thanks"]
+            [
+                "我", "非常", "理解", "您", "的", "心情", "马上", "为", "您", "处理", "OK",
+                "thanks"
+            ]
         );
     }
 

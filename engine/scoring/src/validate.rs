@@ -27,7 +27,11 @@ pub(crate) fn scores(
     if scores.len() > limits.max_scores {
         return Err(invalid(
             "scores".into(),
-            format!("{} scores, at most {} allowed", scores.len(), limits.max_scores),
+            format!(
+                "{} scores, at most {} allowed",
+                scores.len(),
+                limits.max_scores
+            ),
         ));
     }
     let bytes: usize = scores
@@ -43,7 +47,10 @@ pub(crate) fn scores(
     if bytes > limits.output_bytes {
         return Err(invalid(
             "scores".into(),
-            format!("{bytes} bytes of text, at most {} allowed", limits.output_bytes),
+            format!(
+                "{bytes} bytes of text, at most {} allowed",
+                limits.output_bytes
+            ),
         ));
     }
     for (i, s) in scores.iter().enumerate() {
@@ -64,7 +71,10 @@ pub(crate) fn scores(
             ));
         }
         if !s.value.is_finite() || !(0.0..=100.0).contains(&s.value) {
-            return Err(invalid(field("value"), format!("{} is not within 0-100", s.value)));
+            return Err(invalid(
+                field("value"),
+                format!("{} is not within 0-100", s.value),
+            ));
         }
         if s.level_number().is_none() {
             return Err(invalid(
@@ -98,17 +108,26 @@ pub(crate) fn scores(
                     }
                 },
                 (Quoted::Reply(_), Some(_)) => {
-                    return Err(invalid(at, "a turn score's span must not name a turn".into()))
+                    return Err(invalid(
+                        at,
+                        "a turn score's span must not name a turn".into(),
+                    ))
                 }
                 (Quoted::Turns(_), None) => {
-                    return Err(invalid(at, "a session score's span must name its turn".into()))
+                    return Err(invalid(
+                        at,
+                        "a session score's span must name its turn".into(),
+                    ))
                 }
             };
             let (start, end) = (e.start as usize, e.end as usize);
             if start > end || end > text.len() {
                 return Err(invalid(
                     at,
-                    format!("bytes {start}..{end} are outside the text ({} bytes)", text.len()),
+                    format!(
+                        "bytes {start}..{end} are outside the text ({} bytes)",
+                        text.len()
+                    ),
                 ));
             }
             if !text.is_char_boundary(start) || !text.is_char_boundary(end) {

@@ -45,12 +45,21 @@ fn a_well_behaved_plugin_scores() {
 #[test]
 fn a_panic_is_a_trap_with_the_panic_message() {
     let err = misbehave("trap");
-    let PluginError::Trapped { message, stderr, .. } = &err else {
+    let PluginError::Trapped {
+        message, stderr, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
     assert!(message.contains("unreachable"), "{message}");
-    assert!(stderr.contains("hostile plugin panics on purpose"), "{stderr}");
-    assert!(err.to_string().starts_with("plugin `hostile` trapped"), "{err}");
+    assert!(
+        stderr.contains("hostile plugin panics on purpose"),
+        "{stderr}"
+    );
+    assert!(
+        err.to_string().starts_with("plugin `hostile` trapped"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -189,7 +198,10 @@ fn a_component_for_another_interface_version_is_refused() {
     let text = err.to_string();
     assert!(matches!(err, ScoringError::Incompatible { .. }), "{err:?}");
     assert!(text.contains("sparring:scorer/host@0.2.0"), "{text}");
-    assert!(text.contains("this host implements sparring:scorer@0.1.0"), "{text}");
+    assert!(
+        text.contains("this host implements sparring:scorer@0.1.0"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -200,7 +212,10 @@ fn bytes_that_are_not_a_component_are_refused_with_the_file() {
     m.wasm = dir.path().join("junk.wasm");
     std::fs::write(&m.wasm, b"\0asm garbage that is not wasm").unwrap();
     let err = host.load(&m).err().unwrap().to_string();
-    assert!(err.contains("junk.wasm: not a valid WebAssembly component"), "{err}");
+    assert!(
+        err.contains("junk.wasm: not a valid WebAssembly component"),
+        "{err}"
+    );
     m.wasm = dir.path().join("missing.wasm");
     let err = host.load(&m).err().unwrap().to_string();
     assert!(err.contains("missing.wasm"), "{err}");

@@ -52,7 +52,9 @@ impl Scorer for Expectation {
         if trimmed.ends_with('?') || trimmed.ends_with('？') {
             let start = trimmed
                 .rfind(['.', '。', '!', '！', ',', '，', '—'])
-                .map_or(0, |i| i + trimmed[i..].chars().next().map_or(1, char::len_utf8));
+                .map_or(0, |i| {
+                    i + trimmed[i..].chars().next().map_or(1, char::len_utf8)
+                });
             computed.push(Found {
                 cue: "check".into(),
                 start,

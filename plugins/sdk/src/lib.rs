@@ -34,6 +34,7 @@ pub mod runtime;
 pub mod session;
 
 /// The generated WIT bindings (`sparring:scorer@0.1.0`).
+#[allow(clippy::too_many_arguments)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
@@ -49,18 +50,19 @@ pub use bindings::sparring::scorer::types::{
     Transcript, Turn, TurnContext,
 };
 pub use evidence::{span, Evidence};
-/// For reading configuration in plugins without adding the dependency.
-pub use serde_json;
 pub use exemplars::ExemplarSet;
 pub use phrases::{PhraseMatch, PhraseSet};
 pub use rubric::{Assessment, Bilingual, Found, Rubric};
+/// For reading configuration in plugins without adding the dependency.
+pub use serde_json;
 
 /// A scorer plugin: configuration in, scores out.
 ///
-/// The host calls `configure` before scoring (with the instructor's JSON, or
-/// `{}` for the defaults), then `score_turn` for a reply or `score_session`
-/// for a whole transcript. Each call runs in a fresh sandbox, so a scorer
-/// keeps no state between replies.
+/// The host calls `configure` once per instance (with the instructor's JSON,
+/// or `{}` for the defaults), then `score_turn` for replies or
+/// `score_session` for whole transcripts. The host may reuse an instance for
+/// many calls or start a fresh one at any time, so a scorer must not rely on
+/// state kept between calls.
 pub trait Scorer: Sized + 'static {
     /// Name, version, the dimensions scored with their skill codes, and the
     /// JSON Schema of the configuration.

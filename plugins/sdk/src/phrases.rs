@@ -209,7 +209,10 @@ impl Folded {
         }
         if pattern.prefix_end {
             // Quote the whole word the prefix starts.
-            while at < self.chars.len() && self.chars[at].is_alphanumeric() && !is_cjk(self.chars[at]) {
+            while at < self.chars.len()
+                && self.chars[at].is_alphanumeric()
+                && !is_cjk(self.chars[at])
+            {
                 at += 1;
             }
         }
@@ -225,7 +228,10 @@ impl Folded {
             return false;
         }
         let end = at + part.len();
-        if !prefix_end && word(part[part.len() - 1]) && end < self.chars.len() && word(self.chars[end])
+        if !prefix_end
+            && word(part[part.len() - 1])
+            && end < self.chars.len()
+            && word(self.chars[end])
         {
             return false;
         }
@@ -269,7 +275,12 @@ mod tests {
 
     #[test]
     fn english_words_case_and_apostrophes() {
-        let set = PhraseSet::new(&["I'm sorry", "frustrat*", "sorry ... inconvenience", "calm down"]);
+        let set = PhraseSet::new(&[
+            "I'm sorry",
+            "frustrat*",
+            "sorry ... inconvenience",
+            "calm down",
+        ]);
         assert_eq!(
             quotes(&set, "I’m SORRY, this is frustrating."),
             ["I’m SORRY", "frustrating"]
@@ -287,7 +298,10 @@ mod tests {
     fn chinese_and_full_width() {
         let set = PhraseSet::new(&["非常抱歉", "这不归我管", "理解...心情"]);
         let text = "非常抱歉！我理解您现在的心情，但这不归我管。";
-        assert_eq!(quotes(&set, text), ["非常抱歉", "理解您现在的心情", "这不归我管"]);
+        assert_eq!(
+            quotes(&set, text),
+            ["非常抱歉", "理解您现在的心情", "这不归我管"]
+        );
         let m = set.find_all(text);
         assert_eq!(&text[m[0].start..m[0].end], "非常抱歉");
         let wide = PhraseSet::new(&["ok"]);

@@ -79,11 +79,27 @@ mod tests {
     use super::*;
 
     fn quotes(text: &str) -> Vec<&str> {
-        let units: Vec<String> = ["个工作日", "工作日", "小时", "天", "点", "hours", "hour", "working days", "days", "pm", "am", "元"]
+        let units: Vec<String> = [
+            "个工作日",
+            "工作日",
+            "小时",
+            "天",
+            "点",
+            "hours",
+            "hour",
+            "working days",
+            "days",
+            "pm",
+            "am",
+            "元",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let prefixes: Vec<String> = ["£", "下午", "by", "before"]
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let prefixes: Vec<String> = ["£", "下午", "by", "before"].iter().map(|s| s.to_string()).collect();
         find(text, &units, &prefixes)
             .into_iter()
             .map(|(s, e)| &text[s..e])
@@ -92,9 +108,15 @@ mod tests {
 
     #[test]
     fn finds_times_and_amounts() {
-        assert_eq!(quotes("3到5个工作日退回，下午两点前到"), ["3到5个工作日", "下午两点"]);
+        assert_eq!(
+            quotes("3到5个工作日退回，下午两点前到"),
+            ["3到5个工作日", "下午两点"]
+        );
         assert_eq!(quotes("within 48 hours, by 4 today"), ["48 hours", "by 4"]);
-        assert_eq!(quotes("It costs £15 less, 10 working days"), ["£15", "10 working days"]);
+        assert_eq!(
+            quotes("It costs £15 less, 10 working days"),
+            ["£15", "10 working days"]
+        );
         assert_eq!(quotes("plan B2B has 12 items"), Vec::<&str>::new());
     }
 }

