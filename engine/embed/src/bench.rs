@@ -73,32 +73,52 @@ pub fn quantile(v: &[f64], q: f64) -> f64 {
     v[i]
 }
 
-pub fn run(e5: &E5Embedder, texts: &[&str], cfg: &BenchConfig) -> Result<BenchResult, E5Error> {
-    let tokens: usize = texts.iter().map(|t| e5.input_ids(t).len()).sum();
-    // Warm-up: first touches of the weights, thread pool start.
-    e5.embed_texts(texts)?;
-    let mut single = Vec::new();
-    let mut batched = Vec::new();
-    for _ in 0..cfg.repeats.max(1) {
+/// Latency samples, per text, collected over passes.
+#[derive(Debug, Clone, Default)]
+pub struct Samples {
+    pub single_ms: Vec<f64>,
+    pub batched_ms: Vec<f64>,
+}
+
+impl Samples {
+    /// One pass: every text on its own, then the texts in calls of `batch`.
+    pub fn pass(&mut self, e5: &E5Embedder, texts: &[&str], batch: usize) -> Result<(), E5Error> {
         for t in texts {
             let t0 = Instant::now();
             e5.embed_texts(&[t])?;
-            single.push(t0.elapsed().as_secs_f64() * 1e3);
+            self.single_ms.push(t0.elapsed().as_secs_f64() * 1e3);
         }
-        for chunk in texts.chunks(cfg.batch.max(1)) {
+        for chunk in texts.chunks(batch.max(1)) {
             let t0 = Instant::now();
             e5.embed_texts(chunk)?;
-            batched.push(t0.elapsed().as_secs_f64() * 1e3 / chunk.len() as f64);
+            self.batched_ms
+                .push(t0.elapsed().as_secs_f64() * 1e3 / chunk.len() as f64);
+        }
+        Ok(())
+    }
+
+    pub fn result(&self, e5: &E5Embedder, texts: &[&str], batch: usize) -> BenchResult {
+        let tokens: usize = texts.iter().map(|t| e5.input_ids(t).len()).sum();
+        BenchResult {
+            texts: texts.len(),
+            mean_tokens: tokens as f64 / texts.len().max(1) as f64,
+            threads: candle_core::utils::get_num_threads(),
+            single_p50_ms: quantile(&self.single_ms, 0.5),
+            single_p99_ms: quantile(&self.single_ms, 0.99),
+            batched_p50_ms: quantile(&self.batched_ms, 0.5),
+            batched_p99_ms: quantile(&self.batched_ms, 0.99),
+            batch,
         }
     }
-    Ok(BenchResult {
-        texts: texts.len(),
-        mean_tokens: tokens as f64 / texts.len().max(1) as f64,
-        threads: candle_core::utils::get_num_threads(),
-        single_p50_ms: quantile(&single, 0.5),
-        single_p99_ms: quantile(&single, 0.99),
-        batched_p50_ms: quantile(&batched, 0.5),
-        batched_p99_ms: quantile(&batched, 0.99),
-        batch: cfg.batch,
-    })
+}
+
+/// Warm-up, then `cfg.repeats` passes over `texts`.
+pub fn run(e5: &E5Embedder, texts: &[&str], cfg: &BenchConfig) -> Result<BenchResult, E5Error> {
+    // First touches of the weights, thread pool start.
+    e5.embed_texts(texts)?;
+    let mut samples = Samples::default();
+    for _ in 0..cfg.repeats.max(1) {
+        samples.pass(e5, texts, cfg.batch)?;
+    }
+    Ok(samples.result(e5, texts, cfg.batch))
 }

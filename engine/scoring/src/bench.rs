@@ -205,15 +205,18 @@ pub fn run(
         let plugins = load_all(&h, manifests)?;
         warm(&plugins)?;
         let refs: Vec<&Plugin> = plugins.iter().collect();
-        let mut times = Vec::new();
+        let (mut times, mut embed_times) = (Vec::new(), Vec::new());
         for r in &replies[1..] {
             let t = Instant::now();
+            h.services().embed(std::slice::from_ref(&r.reply))?;
+            embed_times.push(t.elapsed());
             for o in score_turn_all(&refs, r) {
                 o.result?;
             }
             times.push(t.elapsed());
         }
         out.push(latency("all three", true, times, None));
+        out.push(latency("(its embedding)", true, embed_times, None));
     }
     Ok(BenchReport {
         load,

@@ -26,13 +26,9 @@ impl Scorer for Objection {
 
     fn configure(config: &str) -> Result<Self, String> {
         let rubric = Rubric::from_json(DEFAULTS, config)?;
-        let list = |key: &str| -> Result<Vec<String>, String> {
-            serde_json::from_value(rubric.extra[key].clone())
-                .map_err(|e| format!("configuration: extra.{key}: {e}"))
-        };
         Ok(Objection {
-            units: list("units")?,
-            prefixes: list("prefixes")?,
+            units: rubric.extra_strings("units")?,
+            prefixes: rubric.extra_strings("prefixes")?,
             rubric,
         })
     }

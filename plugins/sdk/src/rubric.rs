@@ -268,6 +268,12 @@ impl Rubric {
         })
     }
 
+    /// A list of strings from the plugin's own settings (`"extra": {key: [...]}`).
+    pub fn extra_strings(&self, key: &str) -> Result<Vec<String>, String> {
+        serde_json::from_value(self.extra[key].clone())
+            .map_err(|e| format!("configuration: extra.{key}: {e}"))
+    }
+
     /// The dimension as `describe` declares it.
     pub fn dimension_info(&self) -> DimensionInfo {
         DimensionInfo {
