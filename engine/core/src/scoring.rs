@@ -87,6 +87,19 @@ pub struct MoodValue {
     pub value: f32,
 }
 
+/// How a spoken reply sounded (from the audio and its transcription).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeechFeatures {
+    pub duration_ms: u32,
+    /// Characters per minute for Chinese, words per minute for English.
+    pub rate_per_minute: f32,
+    pub longest_pause_ms: u32,
+    /// Filler words ("嗯", "那个", "um", "uh").
+    pub fillers: u32,
+    /// Mean loudness in dBFS.
+    pub loudness_dbfs: f32,
+}
+
 /// Everything a scorer may look at to rate one agent reply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnContext {
@@ -101,6 +114,9 @@ pub struct TurnContext {
     pub history: Vec<Turn>,
     /// The agent reply being scored.
     pub reply: String,
+    /// Present when the reply was spoken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speech: Option<SpeechFeatures>,
 }
 
 /// A quoted part of an agent's words, as byte offsets into that text's UTF-8.

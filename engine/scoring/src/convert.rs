@@ -44,6 +44,13 @@ pub(crate) fn turn_context(c: &core::TurnContext) -> wit::TurnContext {
             .collect(),
         history: c.history.iter().map(turn).collect(),
         reply: c.reply.clone(),
+        speech: c.speech.as_ref().map(|s| wit::SpeechFeatures {
+            duration_ms: s.duration_ms,
+            rate_per_minute: s.rate_per_minute,
+            longest_pause_ms: s.longest_pause_ms,
+            fillers: s.fillers,
+            loudness_dbfs: s.loudness_dbfs,
+        }),
     }
 }
 

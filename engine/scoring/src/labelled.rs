@@ -3,13 +3,15 @@
 //! eval`) share one format.
 //!
 //! One JSON object per line: the turn context (`language`, `scenario`,
-//! optional `persona_summary`, `mood`, `history`) and `reply`, plus what is
+//! optional `persona_summary`, `mood`, `history`, `speech`) and `reply`, plus what is
 //! expected: `level` (0, 1 or 2) and/or `min`/`max` (value range), and
 //! optionally `dimension` (which score to check), `id` or `name`, `split`.
 //! Other fields (e.g. `rationale`) are ignored.
 
 use serde::Deserialize;
-use sparring_core::scoring::{Language, MoodValue, ScenarioKind, Turn, TurnContext};
+use sparring_core::scoring::{
+    Language, MoodValue, ScenarioKind, SpeechFeatures, Turn, TurnContext,
+};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -55,6 +57,8 @@ struct Raw {
     #[serde(default)]
     history: Vec<Turn>,
     reply: String,
+    #[serde(default)]
+    speech: Option<SpeechFeatures>,
     #[serde(default)]
     level: Option<u8>,
     #[serde(default)]
@@ -114,6 +118,7 @@ pub fn parse_jsonl(path: &Path, text: &str) -> (Vec<LabelledReply>, Vec<LineErro
                 mood: raw.mood,
                 history: raw.history,
                 reply: raw.reply,
+                speech: raw.speech,
             },
             level: raw.level,
             min: raw.min,

@@ -43,6 +43,25 @@ fn a_well_behaved_plugin_scores() {
 }
 
 #[test]
+fn speech_features_reach_the_plugin() {
+    let host = host();
+    let plugin = host.load(&hostile("speech")).unwrap();
+    let mut spoken = reply();
+    assert_eq!(plugin.score_turn(&spoken).unwrap()[0].tip, "typed");
+    spoken.speech = Some(sparring_core::scoring::SpeechFeatures {
+        duration_ms: 4200,
+        rate_per_minute: 180.5,
+        longest_pause_ms: 900,
+        fillers: 2,
+        loudness_dbfs: -23.0,
+    });
+    assert_eq!(
+        plugin.score_turn(&spoken).unwrap()[0].tip,
+        "4200 ms, 180.5 per minute, pause 900 ms, 2 fillers, -23 dBFS"
+    );
+}
+
+#[test]
 fn a_panic_is_a_trap_with_the_panic_message() {
     let err = misbehave("trap");
     let PluginError::Trapped {

@@ -47,7 +47,7 @@ pub mod bindings {
 
 pub use bindings::sparring::scorer::types::{
     DimensionInfo, Language, LogLevel, MoodValue, PluginInfo, ScenarioKind, Score, Span, Speaker,
-    Transcript, Turn, TurnContext,
+    SpeechFeatures, Transcript, Turn, TurnContext,
 };
 pub use evidence::{span, Evidence};
 pub use exemplars::ExemplarSet;

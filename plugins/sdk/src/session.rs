@@ -19,6 +19,7 @@ pub fn score_each_turn<S: Scorer>(
             mood: Vec::new(),
             history: transcript.turns[..i].to_vec(),
             reply: turn.text.clone(),
+            speech: None,
         };
         per_turn.push((i as u32, scorer.score_turn(&ctx)?));
     }

@@ -66,6 +66,7 @@ pub fn ctx(language: Language, customer: &str, reply: &str) -> TurnContext {
             text: customer.into(),
         }],
         reply: reply.into(),
+        speech: None,
     }
 }
 

@@ -79,6 +79,23 @@ impl Scorer for Hostile {
             "host-loop" => loop {
                 std::hint::black_box(host::segment("我非常理解您的心情"));
             },
+            // Echoes the speech features it was given.
+            "speech" => Ok(vec![score(
+                50.0,
+                "1",
+                vec![],
+                match &ctx.speech {
+                    Some(s) => format!(
+                        "{} ms, {} per minute, pause {} ms, {} fillers, {} dBFS",
+                        s.duration_ms,
+                        s.rate_per_minute,
+                        s.longest_pause_ms,
+                        s.fillers,
+                        s.loudness_dbfs
+                    ),
+                    None => "typed".into(),
+                },
+            )]),
             "error" => Err("the hostile plugin refuses to score".into()),
             "bad-value" => Ok(vec![score(250.0, "2", vec![], "too high".into())]),
             "nan" => Ok(vec![score(f32::NAN, "2", vec![], "not a number".into())]),
