@@ -22,7 +22,7 @@ pub(crate) const MAX_LOG_LINES: u32 = 64;
 /// Fuel (roughly one unit per WebAssembly instruction) a plugin burns per
 /// millisecond on the 2-core reference machine; `sparring bench scoring`
 /// prints the rate measured where it runs.
-pub const FUEL_PER_MS: u64 = 5_000_000;
+pub const FUEL_PER_MS: u64 = 8_000_000;
 
 /// Resource limits for each plugin call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
