@@ -198,3 +198,37 @@ fn bench_scoring_prints_latency_and_load_costs() {
     assert!(all["p50_ms"].as_f64().unwrap() > 0.0);
     assert!(report["fuel_per_ms"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn an_incompatible_plugin_is_reported_and_the_others_still_load() {
+    built();
+    // Building the test components: the incompatible one fails its load check.
+    let out = sparring(&["plugin", "build", "plugins/tests"]);
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(t.contains("future-version       FAILED TO LOAD"), "{t}");
+    assert!(t.contains("imports sparring:scorer/host@0.2.0"), "{t}");
+    assert!(t.contains("hostile "), "{t}");
+
+    let out = ok(sparring(&[
+        "plugin",
+        "list",
+        "--json",
+        "--plugins",
+        "plugins",
+        "--plugins",
+        "plugins/tests/future-version",
+    ]));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let future = rows.iter().find(|r| r["id"] == "future-version").unwrap();
+    assert!(
+        future["error"]
+            .as_str()
+            .unwrap()
+            .contains("built for another interface"),
+        "{future}"
+    );
+    assert!(rows.iter().filter(|r| r["error"].is_null()).count() == 3);
+}
