@@ -24,6 +24,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 for w in plugins/Cargo.toml plugins/tests/Cargo.toml; do
   cargo clippy --workspace --release --target wasm32-wasip2 --manifest-path "$w" -- -D warnings
 done
+echo "== labelled data"
+python3 evals/scoring/validate.py >/dev/null
 echo "== build"
 # One build of everything, with the same features the tests use.
 cargo build --workspace --all-targets
