@@ -230,10 +230,7 @@ impl Plugin {
     }
 
     pub fn describe(&self) -> Result<PluginInfo, PluginError> {
-        self.call(
-            |scorer, store| scorer.call_describe(store),
-            |info| Ok(convert::plugin_info(info)),
-        )
+        self.call(|scorer, store| Ok(Ok(convert::plugin_info(scorer.call_describe(store)?))))
     }
 
     /// Rate one reply.
@@ -311,17 +308,7 @@ impl Plugin {
         arm(&mut warm.store, &self.limits);
         let result = f(&warm.scorer, &mut warm.store);
         *fuel = self.limits.fuel() - warm.store.get_fuel().unwrap_or(0);
-        let value = result.map_err(|e| {
-            self.classify(e, |message| PluginError::Trapped {
-                plugin: self.id.clone(),
-                message,
-                stderr: stderr_of(&warm.store),
-            })
-        })?;
-        let value = value.map_err(|message| PluginError::Failed {
-            plugin: self.id.clone(),
-            message,
-        })?;
+        let value = self.settle(&warm.store, result)?;
         warm.calls += 1;
         if warm.calls < MAX_REUSE {
             let mut pool = self.pool.lock().expect("instance pool");
@@ -336,20 +323,15 @@ impl Plugin {
     /// `configure`). For benchmarks; the instances are dropped.
     pub fn cold_start(&self) -> Result<(Duration, Duration), PluginError> {
         let started = Instant::now();
-        let mut store = new_store(&self.engine, &self.id, &self.limits, self.services.clone());
-        self.pre.instantiate(&mut store).map_err(|e| {
-            self.classify(e, |message| PluginError::Instantiate {
-                plugin: self.id.clone(),
-                message,
-            })
-        })?;
+        self.instantiate()?;
         let instantiate = started.elapsed();
         let started = Instant::now();
         self.configured_instance()?;
         Ok((instantiate, started.elapsed()))
     }
 
-    fn configured_instance(&self) -> Result<Warm, PluginError> {
+    /// A new instance in a fresh sandbox.
+    fn instantiate(&self) -> Result<(Store<State>, Scorer), PluginError> {
         let mut store = new_store(&self.engine, &self.id, &self.limits, self.services.clone());
         let scorer = self.pre.instantiate(&mut store).map_err(|e| {
             self.classify(e, |message| PluginError::Instantiate {
@@ -357,18 +339,13 @@ impl Plugin {
                 message,
             })
         })?;
+        Ok((store, scorer))
+    }
+
+    fn configured_instance(&self) -> Result<Warm, PluginError> {
+        let (mut store, scorer) = self.instantiate()?;
         let configured = scorer.call_configure(&mut store, &self.config);
-        let configured = configured.map_err(|e| {
-            self.classify(e, |message| PluginError::Trapped {
-                plugin: self.id.clone(),
-                message,
-                stderr: stderr_of(&store),
-            })
-        })?;
-        configured.map_err(|message| PluginError::Failed {
-            plugin: self.id.clone(),
-            message,
-        })?;
+        self.settle(&store, configured)?;
         Ok(Warm {
             store,
             scorer,
@@ -376,28 +353,31 @@ impl Plugin {
         })
     }
 
-    /// Instantiate in a fresh store, run `f`, and turn every way it can fail
-    /// into a [`PluginError`] naming this plugin.
-    fn call<T, R>(
+    /// Instantiate in a fresh store and run `f` (no pooling: for `describe`).
+    fn call<T>(
         &self,
-        f: impl FnOnce(&Scorer, &mut Store<State>) -> wasmtime::Result<T>,
-        finish: impl FnOnce(T) -> Result<R, String>,
-    ) -> Result<R, PluginError> {
-        let mut store = new_store(&self.engine, &self.id, &self.limits, self.services.clone());
-        let scorer = self.pre.instantiate(&mut store).map_err(|e| {
-            self.classify(e, |message| PluginError::Instantiate {
-                plugin: self.id.clone(),
-                message,
-            })
-        })?;
-        let value = f(&scorer, &mut store).map_err(|e| {
+        f: impl FnOnce(&Scorer, &mut Store<State>) -> wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, PluginError> {
+        let (mut store, scorer) = self.instantiate()?;
+        let result = f(&scorer, &mut store);
+        self.settle(&store, result)
+    }
+
+    /// Turn every way a call can end badly — a trap, a deadline, memory, the
+    /// plugin's own error — into a [`PluginError`] naming this plugin.
+    fn settle<T>(
+        &self,
+        store: &Store<State>,
+        result: wasmtime::Result<Result<T, String>>,
+    ) -> Result<T, PluginError> {
+        let value = result.map_err(|e| {
             self.classify(e, |message| PluginError::Trapped {
                 plugin: self.id.clone(),
                 message,
-                stderr: stderr_of(&store),
+                stderr: stderr_of(store),
             })
         })?;
-        finish(value).map_err(|message| PluginError::Failed {
+        value.map_err(|message| PluginError::Failed {
             plugin: self.id.clone(),
             message,
         })
