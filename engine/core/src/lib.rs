@@ -6,6 +6,7 @@
 
 pub mod agreement;
 pub mod chat;
+pub mod condition;
 pub mod embedding;
 pub mod scoring;
 
