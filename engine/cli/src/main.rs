@@ -6,6 +6,7 @@ mod eval;
 mod generate;
 mod models;
 mod openai_server;
+mod persona;
 mod plugin;
 mod plugins;
 
@@ -43,6 +44,9 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Agreement of the scorer plugins with human-labelled replies.
     Eval(eval::EvalArgs),
+    /// Persona files: check and list.
+    #[command(subcommand)]
+    Persona(persona::PersonaCommand),
 }
 
 fn main() -> Result<()> {
@@ -71,6 +75,7 @@ fn main() -> Result<()> {
         Command::OpenaiServer(args) => openai_server::run(args),
         Command::Plugin(cmd) => plugin::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Persona(cmd) => persona::run(cmd),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod agreement;
 pub mod chat;
 pub mod condition;
 pub mod embedding;
+pub mod persona;
 pub mod scoring;
 
 pub use chat::{FinishReason, GenerationStats, Message, PromptMode, Role, SamplingParams};
