@@ -9,6 +9,7 @@ pub mod chat;
 pub mod condition;
 pub mod dialogue;
 pub mod embedding;
+pub mod guard;
 pub mod persona;
 pub mod scoring;
 
