@@ -85,13 +85,14 @@ fn list(dir: &Path, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
+    let width = personas.iter().map(|p| p.id.len()).max().unwrap_or(2);
     println!(
-        "{:<28} {:<4} {:<10} {:>10}  skills",
+        "{:<width$} {:<4} {:<10} {:>10}  skills",
         "id", "lang", "scenario", "difficulty"
     );
     for p in &personas {
         println!(
-            "{:<28} {:<4} {:<10} {:>10}  {}",
+            "{:<width$} {:<4} {:<10} {:>10}  {}",
             p.id,
             p.language.code(),
             format!("{:?}", p.scenario).to_lowercase(),

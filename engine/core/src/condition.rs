@@ -289,20 +289,24 @@ impl Condition {
         }
     }
 
-    /// Evaluate with `lookup` giving each variable's value; a variable it
-    /// does not know counts as 0.
+    /// Evaluate with `lookup` giving each variable's value. A comparison (or
+    /// bare name) involving a name `lookup` has no value for is false: a reply
+    /// no scorer rated on `objection` satisfies neither `level.objection == 0`
+    /// nor `level.objection == 2`.
     pub fn eval(&self, lookup: &dyn Fn(&str) -> Option<f64>) -> bool {
         let value = |o: &Operand| match o {
-            Operand::Number(n) => *n,
-            Operand::Variable(v) => lookup(v).unwrap_or(0.0),
+            Operand::Number(n) => Some(*n),
+            Operand::Variable(v) => lookup(v),
         };
         match self {
             Condition::Or(parts) => parts.iter().any(|p| p.eval(lookup)),
             Condition::And(parts) => parts.iter().all(|p| p.eval(lookup)),
             Condition::Not(inner) => !inner.eval(lookup),
-            Condition::Truthy(a) => value(a) != 0.0,
+            Condition::Truthy(a) => value(a).is_some_and(|v| v != 0.0),
             Condition::Compare(a, op, b) => {
-                let (a, b) = (value(a), value(b));
+                let (Some(a), Some(b)) = (value(a), value(b)) else {
+                    return false;
+                };
                 match op {
                     Op::Ge => a >= b,
                     Op::Le => a <= b,
@@ -332,7 +336,12 @@ mod tests {
         assert!(eval("anger >= 90 or trust < 40 and turn == 3", &vars));
         assert!(!eval("(anger >= 90 or trust < 40) and turn > 3", &vars));
         assert!(eval("not anger < 50 && !(trust > 50)", &vars));
-        assert!(eval("level.empathy == 0", &vars), "unknown variables are 0");
+        assert!(
+            !eval("level.empathy == 0", &vars),
+            "unknown names compare false"
+        );
+        assert!(!eval("level.empathy != 0", &vars));
+        assert!(eval("not level.empathy >= 2", &vars));
         assert!(eval("revealed.outage-area || anger", &vars));
         assert!(eval("trust > -5.5", &vars));
     }
