@@ -11,6 +11,7 @@ pub mod dialogue;
 pub mod embedding;
 pub mod guard;
 pub mod persona;
+pub mod scorecard;
 pub mod scoring;
 
 pub use chat::{FinishReason, GenerationStats, Message, PromptMode, Role, SamplingParams};

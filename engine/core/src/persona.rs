@@ -5,6 +5,7 @@
 //! the file, the line and the field, so an instructor can fix it.
 
 use crate::condition::Condition;
+use crate::scorecard::{Blocker, ScorecardSpec};
 use crate::scoring::{Language, ScenarioKind};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -66,6 +67,29 @@ struct Raw {
     end: RawEnd,
     #[serde(default)]
     lines: Vec<RawLine>,
+    #[serde(default)]
+    scorecard: Option<RawScorecard>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScorecard {
+    #[serde(default)]
+    weights: Option<Spanned<BTreeMap<String, f32>>>,
+    #[serde(default)]
+    pass_mark: Option<Spanned<f32>>,
+    #[serde(default)]
+    tiers: Option<Spanned<BTreeMap<String, f32>>>,
+    #[serde(default)]
+    blockers: Option<Vec<RawBlocker>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBlocker {
+    when: Spanned<String>,
+    reason_zh: String,
+    reason_en: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,6 +207,8 @@ pub struct Persona {
     pub objections: Vec<Objection>,
     pub end: EndConditions,
     pub lines: Vec<AuthoredLine>,
+    /// How the session is graded (the scenario's defaults unless overridden).
+    pub scorecard: ScorecardSpec,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -398,6 +424,71 @@ impl Persona {
             });
         }
 
+        let mut scorecard = ScorecardSpec::default_for(raw.scenario);
+        if let Some(sc) = &raw.scorecard {
+            let in_range = |v: f32| (0.0..=100.0).contains(&v);
+            if let Some(w) = &sc.weights {
+                if w.get_ref().is_empty()
+                    || w.get_ref().values().any(|v| *v < 0.0)
+                    || w.get_ref().values().sum::<f32>() <= 0.0
+                {
+                    return Err(error(
+                        w.span(),
+                        "scorecard.weights",
+                        "give each dimension a weight of 0 or more, not all 0".into(),
+                    ));
+                }
+                scorecard.weights = w.get_ref().iter().map(|(k, v)| (k.clone(), *v)).collect();
+            }
+            if let Some(p) = &sc.pass_mark {
+                if !in_range(*p.get_ref()) {
+                    return Err(error(
+                        p.span(),
+                        "scorecard.pass_mark",
+                        "must be within 0-100".into(),
+                    ));
+                }
+                scorecard.pass_mark = *p.get_ref();
+            }
+            if let Some(t) = &sc.tiers {
+                if t.get_ref().values().any(|v| !in_range(*v)) {
+                    return Err(error(
+                        t.span(),
+                        "scorecard.tiers",
+                        "tier marks must be within 0-100".into(),
+                    ));
+                }
+                let mut tiers: Vec<(String, f32)> =
+                    t.get_ref().iter().map(|(k, v)| (k.clone(), *v)).collect();
+                tiers.sort_by(|a, b| b.1.total_cmp(&a.1));
+                scorecard.tiers = tiers;
+            }
+            if let Some(bs) = &sc.blockers {
+                let mut blockers = Vec::new();
+                for (i, b) in bs.iter().enumerate() {
+                    let field = format!("scorecard.blockers[{i}].when");
+                    let when = Condition::parse(b.when.get_ref())
+                        .map_err(|e| error(b.when.span(), &field, e.to_string()))?;
+                    if let Some(v) = when.variables().into_iter().find(|v| {
+                        !(v.strip_prefix("score.").is_some_and(|d| !d.is_empty())
+                            || v.strip_prefix("level.").is_some_and(|d| !d.is_empty()))
+                    }) {
+                        return Err(error(
+                            b.when.span(),
+                            &field,
+                            format!("unknown name `{v}`: blockers look at one reply's score.DIMENSION and level.DIMENSION"),
+                        ));
+                    }
+                    blockers.push(Blocker {
+                        when,
+                        reason_zh: b.reason_zh.clone(),
+                        reason_en: b.reason_en.clone(),
+                    });
+                }
+                scorecard.blockers = blockers;
+            }
+        }
+
         Ok(Persona {
             path: path.to_path_buf(),
             id: id.clone(),
@@ -418,6 +509,7 @@ impl Persona {
             objections,
             end,
             lines,
+            scorecard,
         })
     }
 }

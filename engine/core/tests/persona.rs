@@ -156,3 +156,24 @@ fn the_json_schema_matches_the_parser() {
         .collect();
     assert_eq!(intents, sparring_core::persona::INTENTS);
 }
+
+#[test]
+fn scorecards_default_by_scenario_and_can_be_overridden() {
+    let zh = Persona::load(&personas_dir().join("broadband-outage-zh.toml")).unwrap();
+    assert_eq!(zh.scorecard.pass_mark, 65.0);
+    assert_eq!(zh.scorecard.tiers[0], ("gold".to_string(), 88.0));
+    assert_eq!(zh.scorecard.weights.len(), 2);
+    let en = Persona::load(&personas_dir().join("hesitant-buyer-en.toml")).unwrap();
+    assert_eq!(en.scorecard.weights[0], ("objection".to_string(), 0.5));
+
+    let text = std::fs::read_to_string(personas_dir().join("broadband-outage-zh.toml"))
+        .unwrap()
+        .replace("when = \"score.empathy <= 10\"", "when = \"anger > 90\"");
+    let err = Persona::parse(Path::new("x.toml"), &text)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("scorecard.blockers[0].when: unknown name `anger`"),
+        "{err}"
+    );
+}
