@@ -7,6 +7,7 @@
 pub mod agreement;
 pub mod chat;
 pub mod condition;
+pub mod customer_prompt;
 pub mod dialogue;
 pub mod embedding;
 pub mod guard;

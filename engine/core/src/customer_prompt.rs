@@ -1,0 +1,217 @@
+//! What the language model is told to voice the customer's next move. The
+//! dialogue state has already decided the move; the prompt only asks for the
+//! words, in the persona's language, with the persona's authored lines for
+//! that move as examples. Facts the trainee has not earned are never in the
+//! prompt, so the model cannot let them slip.
+
+use crate::chat::Message;
+use crate::dialogue::DialogueState;
+use crate::persona::Persona;
+use crate::scoring::{Language, Speaker, Turn};
+
+fn mood_word(name: &str, language: Language) -> String {
+    let (zh, en) = match name {
+        "anger" => ("生气", "angry"),
+        "trust" => ("信任对方", "trusting"),
+        "patience" => ("有耐心", "patient"),
+        "confusion" => ("困惑", "confused"),
+        "interest" => ("感兴趣", "interested"),
+        "urgency" => ("着急", "in a hurry"),
+        other => (other, other),
+    };
+    match language {
+        Language::Zh => zh.to_string(),
+        Language::En => en.to_string(),
+    }
+}
+
+fn mood_sentence(persona: &Persona, state: &DialogueState) -> String {
+    let parts: Vec<String> = persona
+        .moods
+        .iter()
+        .map(|m| {
+            let v = state.mood(&m.name).unwrap_or(m.start);
+            let word = mood_word(&m.name, persona.language);
+            match (persona.language, v) {
+                (Language::Zh, v) if v >= 70.0 => format!("非常{word}"),
+                (Language::Zh, v) if v >= 40.0 => format!("有些{word}"),
+                (Language::Zh, _) => format!("不太{word}"),
+                (Language::En, v) if v >= 70.0 => format!("very {word}"),
+                (Language::En, v) if v >= 40.0 => format!("somewhat {word}"),
+                (Language::En, _) => format!("not very {word}"),
+            }
+        })
+        .collect();
+    match persona.language {
+        Language::Zh => format!("你现在{}。", parts.join("，")),
+        Language::En => format!("Right now you are {}.", parts.join(", ")),
+    }
+}
+
+/// The instruction for one move (one of [`crate::persona::INTENTS`]).
+fn move_instruction(persona: &Persona, state: &DialogueState, intent: &str) -> String {
+    let zh = persona.language == Language::Zh;
+    let open_objection = persona
+        .objections
+        .iter()
+        .find(|o| !state.resolved().contains(&o.id));
+    let just_revealed = state
+        .revealed()
+        .last()
+        .and_then(|id| persona.facts.iter().find(|f| &f.id == id));
+    match (intent, zh) {
+        ("vent", true) => "表达你对这个问题的不满和情绪。".into(),
+        ("vent", false) => "Express how frustrated you are about the problem.".into(),
+        ("demand", true) => "提出明确的要求：你要什么、什么时候要。".into(),
+        ("demand", false) => "Demand something concrete: what you want and by when.".into(),
+        ("object", true) => format!(
+            "提出你的顾虑：{}",
+            open_objection.map_or("", |o| o.text.as_str())
+        ),
+        ("object", false) => format!(
+            "Raise your concern: {}",
+            open_objection.map_or("", |o| o.text.as_str())
+        ),
+        ("ask", true) => "就客服刚才说的话追问一个问题。".into(),
+        ("ask", false) => "Ask one question about what the agent just said.".into(),
+        ("reveal", true) => format!(
+            "顺着客服的问题说出：{}",
+            just_revealed.map_or("", |f| f.text.as_str())
+        ),
+        ("reveal", false) => format!(
+            "Answering the agent, tell them: {}",
+            just_revealed.map_or("", |f| f.text.as_str())
+        ),
+        ("accept", true) => "接受客服的方案，语气缓和下来。".into(),
+        ("accept", false) => "Accept the agent's proposal and calm down.".into(),
+        ("escalate", true) => "要求转接主管或领导。".into(),
+        ("escalate", false) => "Demand to speak to a supervisor.".into(),
+        ("hang_up", true) => "说一句话结束通话。".into(),
+        ("hang_up", false) => "End the call in one sentence.".into(),
+        (_, true) => "继续对话。".into(),
+        (_, false) => "Continue the conversation.".into(),
+    }
+}
+
+/// Messages asking for the customer's next line: a system message with the
+/// role, mood, move and examples, then the conversation with the trainee as
+/// `user` and the customer as `assistant`.
+pub fn build(
+    persona: &Persona,
+    state: &DialogueState,
+    intent: &str,
+    history: &[Turn],
+) -> Vec<Message> {
+    let zh = persona.language == Language::Zh;
+    let examples: Vec<&str> = persona
+        .lines
+        .iter()
+        .filter(|l| l.intent == intent)
+        .map(|l| l.text.as_str())
+        .collect();
+    let mut system = if zh {
+        format!(
+            "你是一位打电话给客服中心的客户，名叫{}。{}\n背景：{}\n你的目标：{}\n说话风格：{}\n{}\n这一句：{}\n只说客户的一两句话，用中文，不要替客服说话，不要提到这些说明。",
+            persona.name, persona.profile, persona.backstory, persona.goal, persona.style,
+            mood_sentence(persona, state), move_instruction(persona, state, intent)
+        )
+    } else {
+        format!(
+            "You are a customer on the phone with a call center. Your name is {}. {}\nBackground: {}\nYour goal: {}\nStyle: {}\n{}\nThis line: {}\nSay only the customer's next one or two sentences, in English. Never speak as the agent and never mention these notes.",
+            persona.name, persona.profile, persona.backstory, persona.goal, persona.style,
+            mood_sentence(persona, state), move_instruction(persona, state, intent)
+        )
+    };
+    if !examples.is_empty() {
+        system.push_str(if zh {
+            "\n例句："
+        } else {
+            "\nExamples of such lines:"
+        });
+        for e in examples {
+            system.push_str("\n- ");
+            system.push_str(e);
+        }
+    }
+    let mut messages = vec![Message::system(system)];
+    for turn in history {
+        messages.push(match turn.speaker {
+            Speaker::Agent => Message::user(turn.text.clone()),
+            Speaker::Customer => Message::assistant(turn.text.clone()),
+        });
+    }
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::Role;
+    use std::path::Path;
+
+    fn persona(id: &str) -> Persona {
+        Persona::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../personas/{id}.toml")),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn unearned_facts_never_reach_the_model() {
+        let p = persona("broadband-outage-zh");
+        let mut state = DialogueState::new(&p);
+        let history = vec![
+            Turn {
+                speaker: Speaker::Customer,
+                text: p.opening.clone(),
+            },
+            Turn {
+                speaker: Speaker::Agent,
+                text: "您好，请问您的宽带账号是多少？".into(),
+            },
+        ];
+        let m = build(&p, &state, "vent", &history);
+        assert_eq!(m[0].role, Role::System);
+        assert!(m[0].content.contains("王建国"));
+        assert!(
+            m[0].content.contains("你现在非常生气，不太信任对方。"),
+            "{}",
+            m[0].content
+        );
+        assert!(
+            m[0].content.contains("你们每次都说尽快"),
+            "authored vent line as an example"
+        );
+        assert!(
+            !m[0].content.contains("咖啡馆"),
+            "unearned fact leaked into the prompt"
+        );
+        assert_eq!((m[1].role, m[2].role), (Role::Assistant, Role::User));
+
+        state.apply("这几天断网对您工作影响大吗？", &[]);
+        let m = build(&p, &state, "reveal", &history);
+        assert!(
+            m[0].content.contains("咖啡馆"),
+            "earned fact is what the move says"
+        );
+    }
+
+    #[test]
+    fn english_personas_get_english_prompts() {
+        let p = persona("hesitant-buyer-en");
+        let state = DialogueState::new(&p);
+        let m = build(&p, &state, "object", &[]);
+        assert!(
+            m[0].content
+                .contains("Raise your concern: How much more would that be a month?"),
+            "{}",
+            m[0].content
+        );
+        assert!(
+            m[0].content
+                .contains("Right now you are somewhat patient, somewhat trusting."),
+            "{}",
+            m[0].content
+        );
+    }
+}
