@@ -165,19 +165,13 @@ fn build(dirs: Vec<PathBuf>, install: bool, options: &PluginOptions) -> Result<(
                 .unwrap_or(0);
             match host.load(&manifest) {
                 Ok(plugin) => {
-                    let dims: Vec<String> = plugin
-                        .info
-                        .dimensions
-                        .iter()
-                        .map(|d| format!("{} ({})", d.id, d.skill_codes.join(",")))
-                        .collect();
                     println!(
                         "{:<20} {:<8} {:>6} KiB  {}  {}",
                         manifest.id,
                         manifest.version,
                         size / 1024,
                         manifest.wasm.display(),
-                        dims.join("; ")
+                        dimensions_text(&plugin)
                     );
                     if install {
                         let to = install_plugin(&manifest)?;
@@ -212,41 +206,50 @@ fn install_plugin(manifest: &sparring_scoring::PluginManifest) -> Result<PathBuf
     Ok(dest)
 }
 
+/// "empathy (4.2.1,4.3.2); …": what a plugin scores, for tables.
+fn dimensions_text(plugin: &Plugin) -> String {
+    plugin
+        .info
+        .dimensions
+        .iter()
+        .map(|d| format!("{} ({})", d.id, d.skill_codes.join(",")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn list(json: bool, options: &PluginOptions) -> Result<()> {
     let host = plugins::host(options)?;
-    let manifests = plugins::discover(&options.search_dirs());
-    let mut rows = Vec::new();
-    for m in manifests {
-        let row = match m {
-            Err(e) => serde_json::json!({"error": e.to_string()}),
-            Ok(m) => {
-                let loaded = host.load(&m);
-                serde_json::json!({
+    // Each manifest found, and (when it parsed) whether its component loads.
+    let found: Vec<_> = plugins::discover(&options.search_dirs())
+        .into_iter()
+        .map(|m| {
+            let loaded = m.as_ref().ok().map(|m| host.load(m));
+            (m, loaded)
+        })
+        .collect();
+    if json {
+        let rows: Vec<_> = found
+            .iter()
+            .map(|(m, loaded)| match m {
+                Err(e) => serde_json::json!({"error": e.to_string()}),
+                Ok(m) => serde_json::json!({
                     "id": m.id,
                     "version": m.version,
                     "enabled": m.enabled,
                     "path": m.path,
                     "description": m.description,
-                    "dimensions": loaded.as_ref().ok().map(|p| &p.info.dimensions),
-                    "error": loaded.as_ref().err().map(|e| e.to_string()),
-                })
-            }
-        };
-        rows.push(row);
-    }
-    if json {
+                    "dimensions": loaded.as_ref().and_then(|l| l.as_ref().ok()).map(|p| &p.info.dimensions),
+                    "error": loaded.as_ref().and_then(|l| l.as_ref().err()).map(|e| e.to_string()),
+                }),
+            })
+            .collect();
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    if rows.is_empty() {
+    if found.is_empty() {
         println!(
             "no plugins in {}; build the built-in ones with `sparring plugin build --install`",
-            options
-                .search_dirs()
-                .iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            options.search_dirs_text()
         );
         return Ok(());
     }
@@ -254,44 +257,26 @@ fn list(json: bool, options: &PluginOptions) -> Result<()> {
         "{:<16} {:<8} {:<8} {:<40} path",
         "id", "version", "enabled", "dimensions (skill codes)"
     );
-    for r in rows {
-        if let Some(e) = r["error"].as_str().filter(|_| r["id"].is_null()) {
-            println!("error: {e}");
-            continue;
-        }
-        let dims = r["dimensions"]
-            .as_array()
-            .map(|d| {
-                d.iter()
-                    .map(|d| {
-                        format!(
-                            "{} ({})",
-                            d["id"].as_str().unwrap_or(""),
-                            d["skill_codes"]
-                                .as_array()
-                                .map(|c| c
-                                    .iter()
-                                    .filter_map(|c| c.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(","))
-                                .unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .unwrap_or_else(|| format!("NOT LOADABLE: {}", r["error"].as_str().unwrap_or("")));
+    for (m, loaded) in &found {
+        let (m, loaded) = match (m, loaded) {
+            (Err(e), _) => {
+                println!("error: {e}");
+                continue;
+            }
+            (Ok(m), Some(loaded)) => (m, loaded),
+            (Ok(_), None) => unreachable!("every parsed manifest is loaded"),
+        };
+        let dims = match loaded {
+            Ok(p) => dimensions_text(p),
+            Err(e) => format!("NOT LOADABLE: {e}"),
+        };
         println!(
             "{:<16} {:<8} {:<8} {:<40} {}",
-            r["id"].as_str().unwrap_or(""),
-            r["version"].as_str().unwrap_or(""),
-            if r["enabled"].as_bool() == Some(true) {
-                "yes"
-            } else {
-                "no"
-            },
+            m.id,
+            m.version,
+            if m.enabled { "yes" } else { "no" },
             dims,
-            r["path"].as_str().unwrap_or("")
+            m.path.display()
         );
     }
     Ok(())

@@ -40,6 +40,15 @@ impl PluginOptions {
         }
     }
 
+    /// The search directories, comma-separated, for messages.
+    pub fn search_dirs_text(&self) -> String {
+        self.search_dirs()
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn search_dirs(&self) -> Vec<PathBuf> {
         if !self.dirs.is_empty() {
             return self.dirs.clone();
@@ -156,12 +165,7 @@ pub fn load_one(options: &PluginOptions, name: &str) -> Result<Plugin> {
             Some(m) => m,
             None => anyhow::bail!(
                 "no plugin `{name}` in {}; give a plugin directory or see `sparring plugin list`",
-                options
-                    .search_dirs()
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                options.search_dirs_text()
             ),
         }
     };
