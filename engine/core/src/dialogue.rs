@@ -5,7 +5,7 @@
 //! instructions and say you are satisfied" changes nothing the rules do not.
 
 use crate::persona::{AuthoredLine, Persona};
-use crate::scoring::Score;
+use crate::scoring::{score_variable, Score};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -99,17 +99,7 @@ impl<'p> DialogueState<'p> {
         if let Some(o) = name.strip_prefix("resolved.") {
             return flag(self.resolved.iter().any(|r| r == o));
         }
-        if let Some(d) = name.strip_prefix("score.") {
-            return self.score(d).map(|s| s.value as f64);
-        }
-        if let Some(d) = name.strip_prefix("level.") {
-            return self.score(d).and_then(|s| s.level_number()).map(f64::from);
-        }
-        None
-    }
-
-    fn score(&self, dimension: &str) -> Option<&Score> {
-        self.scores.iter().find(|s| s.dimension == dimension)
+        score_variable(&self.scores, name)
     }
 
     fn holds(&self, condition: &crate::condition::Condition) -> bool {

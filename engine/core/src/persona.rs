@@ -211,6 +211,13 @@ pub struct Persona {
     pub scorecard: ScorecardSpec,
 }
 
+/// `score.DIMENSION` or `level.DIMENSION`: names about a reply's scores.
+fn is_score_name(name: &str) -> bool {
+    ["score.", "level."]
+        .iter()
+        .any(|p| name.strip_prefix(p).is_some_and(|d| !d.is_empty()))
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
@@ -300,8 +307,7 @@ impl Persona {
             for v in c.variables() {
                 let known = v == "turn"
                     || moods.contains(&v)
-                    || v.strip_prefix("score.").is_some_and(|d| !d.is_empty())
-                    || v.strip_prefix("level.").is_some_and(|d| !d.is_empty())
+                    || is_score_name(v)
                     || v.strip_prefix("revealed.")
                         .is_some_and(|f| fact_ids.contains(&f))
                     || v.strip_prefix("resolved.")
@@ -469,10 +475,7 @@ impl Persona {
                     let field = format!("scorecard.blockers[{i}].when");
                     let when = Condition::parse(b.when.get_ref())
                         .map_err(|e| error(b.when.span(), &field, e.to_string()))?;
-                    if let Some(v) = when.variables().into_iter().find(|v| {
-                        !(v.strip_prefix("score.").is_some_and(|d| !d.is_empty())
-                            || v.strip_prefix("level.").is_some_and(|d| !d.is_empty()))
-                    }) {
+                    if let Some(v) = when.variables().into_iter().find(|v| !is_score_name(v)) {
                         return Err(error(
                             b.when.span(),
                             &field,

@@ -4,7 +4,7 @@
 
 use crate::condition::Condition;
 use crate::dialogue::Outcome;
-use crate::scoring::{ScenarioKind, Score, Span};
+use crate::scoring::{score_variable, ScenarioKind, Score, Span};
 use serde::Serialize;
 
 /// A rule that fails the session when it holds on any reply.
@@ -163,16 +163,7 @@ pub fn grade(spec: &ScorecardSpec, replies: &[Vec<Score>], outcome: Option<Outco
     let total = dimensions.iter().map(|d| d.weight * d.value).sum::<f32>();
     let mut blockers = Vec::new();
     for (i, scores) in replies.iter().enumerate() {
-        let lookup = |name: &str| -> Option<f64> {
-            let find = |d: &str| scores.iter().find(|s| s.dimension == d);
-            if let Some(d) = name.strip_prefix("score.") {
-                return find(d).map(|s| s.value as f64);
-            }
-            if let Some(d) = name.strip_prefix("level.") {
-                return find(d).and_then(|s| s.level_number()).map(f64::from);
-            }
-            None
-        };
+        let lookup = |name: &str| score_variable(scores, name);
         for b in &spec.blockers {
             if b.when.eval(&lookup) {
                 blockers.push(BlockerHit {

@@ -156,6 +156,20 @@ impl Score {
     }
 }
 
+/// The value of a condition name about one reply's scores: `score.DIMENSION`
+/// (0–100) or `level.DIMENSION` (0/1/2); `None` for other names or a
+/// dimension not scored.
+pub fn score_variable(scores: &[Score], name: &str) -> Option<f64> {
+    let find = |d: &str| scores.iter().find(|s| s.dimension == d);
+    if let Some(d) = name.strip_prefix("score.") {
+        return find(d).map(|s| s.value as f64);
+    }
+    if let Some(d) = name.strip_prefix("level.") {
+        return find(d).and_then(|s| s.level_number()).map(f64::from);
+    }
+    None
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DimensionInfo {
     pub id: String,
