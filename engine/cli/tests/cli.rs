@@ -14,18 +14,7 @@ fn sparring(args: &[&str]) -> Output {
 }
 
 fn installed(id: &str) -> bool {
-    let home = Home::from_env();
-    let ok = Manifest::builtin()
-        .get(id)
-        .is_some_and(|e| home.is_installed(e));
-    if !ok {
-        let msg = format!("model {id} not installed; run `sparring models pull {id}`");
-        if std::env::var("SPARRING_REQUIRE_MODELS").as_deref() == Ok("1") {
-            panic!("{msg}");
-        }
-        eprintln!("skipping: {msg}");
-    }
-    ok
+    sparring_models::installed_or_skip(id).is_some()
 }
 
 fn json(out: &Output) -> serde_json::Value {

@@ -148,3 +148,27 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// For test suites that run real models: the installed file of manifest model
+/// `id`, or `None` so the test can skip, printing how to install it. Under
+/// `SPARRING_REQUIRE_MODELS=1` (CI) a missing model panics instead, so no test
+/// passes by skipping there.
+pub fn installed_or_skip(id: &str) -> Option<PathBuf> {
+    let manifest = crate::Manifest::builtin();
+    let home = Home::from_env();
+    let entry = manifest
+        .get(id)
+        .unwrap_or_else(|| panic!("model {id} is not in the manifest"));
+    if home.is_installed(entry) {
+        return Some(home.model_path(entry));
+    }
+    let msg = format!(
+        "model {id} is not installed under {}; run `sparring models pull {id}`",
+        home.models_dir().display()
+    );
+    if std::env::var("SPARRING_REQUIRE_MODELS").as_deref() == Ok("1") {
+        panic!("{msg}");
+    }
+    eprintln!("skipping: {msg}");
+    None
+}

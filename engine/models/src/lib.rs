@@ -16,7 +16,7 @@ mod progress;
 use std::path::{Path, PathBuf};
 
 pub use error::ModelsError;
-pub use home::{verify, Home, VerifyStatus};
+pub use home::{installed_or_skip, verify, Home, VerifyStatus};
 pub use install::Installer;
 pub use manifest::{
     CarrierPackage, Manifest, ModelEntry, ModelFile, ModelKind, PromptMode, KNOWN_FORMATS,

@@ -6,26 +6,10 @@ use std::sync::OnceLock;
 
 use sparring_core::PromptMode;
 use sparring_llm::{LoadOptions, LocalModel};
-use sparring_models::{Home, Manifest};
 
-/// The installed file of a manifest model. When it is missing the test is
-/// skipped, unless SPARRING_REQUIRE_MODELS=1 (CI), where it fails.
+/// The installed file of a manifest model (skip or, in CI, fail when missing).
 pub fn model_path(id: &str) -> Option<PathBuf> {
-    let manifest = Manifest::builtin();
-    let home = Home::from_env();
-    let entry = manifest.get(id).expect("model in manifest");
-    if home.is_installed(entry) {
-        return Some(home.model_path(entry));
-    }
-    let msg = format!(
-        "model {id} is not installed under {}; run `sparring models pull {id}`",
-        home.models_dir().display()
-    );
-    if std::env::var("SPARRING_REQUIRE_MODELS").as_deref() == Ok("1") {
-        panic!("{msg}");
-    }
-    eprintln!("skipping: {msg}");
-    None
+    sparring_models::installed_or_skip(id)
 }
 
 fn load(id: &str, mode: PromptMode) -> Option<LocalModel> {

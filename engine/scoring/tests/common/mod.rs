@@ -76,19 +76,9 @@ pub fn ctx(language: Language, customer: &str, reply: &str) -> TurnContext {
 pub fn e5() -> Option<Arc<dyn sparring_core::Embedder>> {
     static M: OnceLock<Option<Arc<sparring_embed::E5Embedder>>> = OnceLock::new();
     let model = M.get_or_init(|| {
-        let manifest = sparring_models::Manifest::builtin();
-        let home = sparring_models::Home::from_env();
-        let entry = manifest.get("multilingual-e5-small").expect("in manifest");
-        if !home.is_installed(entry) {
-            let msg = "multilingual-e5-small is not installed; run `sparring models pull multilingual-e5-small`";
-            if std::env::var("SPARRING_REQUIRE_MODELS").as_deref() == Ok("1") {
-                panic!("{msg}");
-            }
-            eprintln!("skipping: {msg}");
-            return None;
-        }
+        let path = sparring_models::installed_or_skip("multilingual-e5-small")?;
         Some(Arc::new(
-            sparring_embed::E5Embedder::load(home.model_path(entry)).expect("model loads"),
+            sparring_embed::E5Embedder::load(path).expect("model loads"),
         ))
     });
     model.clone().map(|m| m as Arc<dyn sparring_core::Embedder>)
