@@ -2,6 +2,7 @@
 //! multilingual sentence embeddings.
 
 use crate::host;
+use std::cell::OnceCell;
 
 /// Example replies per level; a reply is placed by which examples it is
 /// closest to. English exemplars serve Chinese replies too (the embedding
@@ -10,6 +11,9 @@ use crate::host;
 pub struct ExemplarSet {
     /// (level, example text)
     pub examples: Vec<(u8, String)>,
+    /// The examples' embeddings, asked of the host once per instance (the
+    /// host reuses configured instances) instead of on every reply.
+    vectors: OnceCell<Vec<Vec<f32>>>,
 }
 
 /// Where a reply sits among the exemplars.
@@ -23,7 +27,19 @@ pub struct Placement {
 
 impl ExemplarSet {
     pub fn new(examples: Vec<(u8, String)>) -> Self {
-        Self { examples }
+        Self {
+            examples,
+            vectors: OnceCell::new(),
+        }
+    }
+
+    fn vectors(&self) -> Option<&[Vec<f32>]> {
+        if let Some(v) = self.vectors.get() {
+            return Some(v);
+        }
+        let texts: Vec<String> = self.examples.iter().map(|(_, t)| t.clone()).collect();
+        let v = host::embed(&texts).ok()?;
+        Some(self.vectors.get_or_init(|| v))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -37,12 +53,9 @@ impl ExemplarSet {
         if self.examples.is_empty() {
             return None;
         }
-        let mut texts = Vec::with_capacity(self.examples.len() + 1);
-        texts.push(reply.to_string());
-        texts.extend(self.examples.iter().map(|(_, t)| t.clone()));
-        let vectors = host::embed(&texts).ok()?;
-        let (first, rest) = vectors.split_first()?;
-        let sims: Vec<f32> = rest.iter().map(|v| dot(first, v)).collect();
+        let examples = self.vectors()?;
+        let reply = host::embed(&[reply.to_string()]).ok()?.pop()?;
+        let sims: Vec<f32> = examples.iter().map(|v| dot(&reply, v)).collect();
         let best = sims.iter().cloned().fold(f32::MIN, f32::max);
         let weights: Vec<f32> = sims
             .iter()
