@@ -69,6 +69,12 @@ pub fn resolve_model(arg: &str) -> Result<(PathBuf, Option<PromptMode>)> {
     Ok((resolved.path, mode))
 }
 
+/// The languages the models manifest says a model speaks (None for a
+/// GGUF path or a server model, which are unknown).
+pub fn model_languages(arg: &str) -> Option<Vec<String>> {
+    Manifest::builtin().get(arg).map(|e| e.languages.clone())
+}
+
 fn params(args: &GenerateArgs) -> SamplingParams {
     SamplingParams {
         temperature: args.temperature,
@@ -138,28 +144,39 @@ fn print_json(
     Ok(())
 }
 
+/// A local model by id or path, or with `server`, a model of an
+/// OpenAI-compatible server: the backend, its name and where it is.
+pub fn open_backend(
+    model: &str,
+    server: Option<&str>,
+    api_key: Option<String>,
+) -> Result<(Box<dyn ChatBackend>, String, String)> {
+    Ok(match server {
+        Some(url) => {
+            let options = OpenAiOptions {
+                api_key,
+                ..OpenAiOptions::default()
+            };
+            let backend = OpenAiBackend::new(url, model, options)?;
+            let location = backend.base_url().to_string();
+            (Box::new(backend), model.to_string(), location)
+        }
+        None => {
+            let (path, mode) = resolve_model(model)?;
+            let local = LocalModel::load(&path, mode, &LoadOptions::default())
+                .with_context(|| format!("loading {}", path.display()))?;
+            let name = local.info().name;
+            (Box::new(local), name, path.display().to_string())
+        }
+    })
+}
+
 /// Streams one reply from a local model or, with `--server`, from an
 /// OpenAI-compatible server: both are a [`ChatBackend`].
 pub fn run(args: GenerateArgs) -> Result<()> {
     use futures::StreamExt;
-    let (backend, name, location): (Box<dyn ChatBackend>, String, String) = match &args.server {
-        Some(url) => {
-            let options = OpenAiOptions {
-                api_key: args.api_key.clone(),
-                ..OpenAiOptions::default()
-            };
-            let backend = OpenAiBackend::new(url, &args.model, options)?;
-            let location = backend.base_url().to_string();
-            (Box::new(backend), args.model.clone(), location)
-        }
-        None => {
-            let (path, mode) = resolve_model(&args.model)?;
-            let model = LocalModel::load(&path, mode, &LoadOptions::default())
-                .with_context(|| format!("loading {}", path.display()))?;
-            let name = model.info().name;
-            (Box::new(model), name, path.display().to_string())
-        }
-    };
+    let (backend, name, location) =
+        open_backend(&args.model, args.server.as_deref(), args.api_key.clone())?;
     let prompt = if args.raw {
         Prompt::Text(raw_text(&args))
     } else {

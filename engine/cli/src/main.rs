@@ -2,7 +2,9 @@
 
 mod bench;
 mod bench_scoring;
+mod chat;
 mod eval;
+mod fidelity;
 mod generate;
 mod models;
 mod openai_server;
@@ -44,7 +46,9 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Agreement of the scorer plugins with human-labelled replies.
     Eval(eval::EvalArgs),
-    /// Persona files: check and list.
+    /// Role-play with a persona: interactive in a terminal, scripted from stdin.
+    Chat(chat::ChatArgs),
+    /// Persona files: check, list, fidelity eval.
     #[command(subcommand)]
     Persona(persona::PersonaCommand),
 }
@@ -76,6 +80,7 @@ fn main() -> Result<()> {
         Command::Plugin(cmd) => plugin::run(cmd),
         Command::Eval(args) => eval::run(args),
         Command::Persona(cmd) => persona::run(cmd),
+        Command::Chat(args) => chat::run(args),
     }
 }
 

@@ -19,6 +19,10 @@ pub enum PersonaCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Scripted trainees (empathetic, rude, injecting, off-topic) play every
+    /// persona; prints role breaks, language slips, leaks, fallbacks, mood
+    /// direction and endings as a table.
+    Fidelity(crate::fidelity::FidelityArgs),
 }
 
 fn toml_files(paths: &[PathBuf]) -> Vec<PathBuf> {
@@ -42,7 +46,47 @@ pub fn run(cmd: PersonaCommand) -> Result<()> {
     match cmd {
         PersonaCommand::Check { files } => check(&files),
         PersonaCommand::List { dir, json } => list(&dir, json),
+        PersonaCommand::Fidelity(args) => crate::fidelity::run(args),
     }
+}
+
+/// A persona by id among the files in `dir`, or by path.
+pub fn find_persona(dir: &Path, id: &str) -> Result<Persona> {
+    let path = Path::new(id);
+    if path.extension().is_some_and(|e| e == "toml") || path.is_file() {
+        return Ok(Persona::load(path)?);
+    }
+    let files = toml_files(&[dir.to_path_buf()]);
+    for f in &files {
+        if f.file_stem().is_some_and(|s| s == id) {
+            if let Ok(p) = Persona::load(f) {
+                if p.id == id {
+                    return Ok(p);
+                }
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    for f in &files {
+        match Persona::load(f) {
+            Ok(p) if p.id == id => return Ok(p),
+            Ok(p) => ids.push(p.id),
+            Err(_) => {}
+        }
+    }
+    bail!(
+        "no persona `{id}` in {} (there: {})",
+        dir.display(),
+        if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+    )
+}
+
+/// Every persona in `dir`, sorted by file name; broken files are errors.
+pub fn all_personas(dir: &Path) -> Result<Vec<Persona>> {
+    toml_files(&[dir.to_path_buf()])
+        .iter()
+        .map(|f| Persona::load(f).map_err(anyhow::Error::from))
+        .collect()
 }
 
 fn check(paths: &[PathBuf]) -> Result<()> {

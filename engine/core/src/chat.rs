@@ -136,4 +136,9 @@ pub struct GenerationStats {
     pub prompt_tok_s: f64,
     pub decode_tok_s: f64,
     pub finish_reason: FinishReason,
+    /// Mean log-probability the model gave the tokens it chose (natural log;
+    /// None when the backend does not say). Very low means the model was
+    /// guessing: small models writing a language they barely know.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_logprob: Option<f64>,
 }

@@ -4,7 +4,7 @@
 //! that move as examples. Facts the trainee has not earned are never in the
 //! prompt, so the model cannot let them slip.
 
-use crate::chat::Message;
+use crate::chat::{Message, PromptMode};
 use crate::dialogue::DialogueState;
 use crate::persona::Persona;
 use crate::scoring::{Language, Speaker, Turn};
@@ -93,14 +93,37 @@ fn move_instruction(persona: &Persona, state: &DialogueState, intent: &str) -> S
     }
 }
 
-/// Messages asking for the customer's next line: a system message with the
-/// role, mood, move and examples, then the conversation with the trainee as
-/// `user` and the customer as `assistant`.
+/// Speaker labels for transcripts in `language`: (agent, customer).
+pub fn labels(language: Language) -> (&'static str, &'static str) {
+    match language {
+        Language::Zh => ("客服", "客户"),
+        Language::En => ("Agent", "Customer"),
+    }
+}
+
+/// What a base model is told the customer does next, as a stage note.
+fn stage_note(persona: &Persona, state: &DialogueState, intent: &str) -> String {
+    let zh = persona.language == Language::Zh;
+    let what = move_instruction(persona, state, intent);
+    if zh {
+        format!("（客户接下来的一句：{what}）")
+    } else {
+        format!("(The customer's next line: {what})")
+    }
+}
+
+/// Messages asking for the customer's next line. For instruct models
+/// ([`PromptMode::Chat`]): a system message with the role, mood, move and
+/// examples. For base models ([`PromptMode::Transcript`]): a preamble that
+/// reads like the notes above a call transcript, the persona's authored lines
+/// as an earlier call, and a stage note for the move. Then the conversation,
+/// the trainee as `user` and the customer as `assistant`.
 pub fn build(
     persona: &Persona,
     state: &DialogueState,
     intent: &str,
     history: &[Turn],
+    mode: PromptMode,
 ) -> Vec<Message> {
     let zh = persona.language == Language::Zh;
     let examples: Vec<&str> = persona
@@ -109,38 +132,174 @@ pub fn build(
         .filter(|l| l.intent == intent)
         .map(|l| l.text.as_str())
         .collect();
-    let mut system = if zh {
-        format!(
-            "你是一位打电话给客服中心的客户，名叫{}。{}\n背景：{}\n你的目标：{}\n说话风格：{}\n{}\n这一句：{}\n只说客户的一两句话，用中文，不要替客服说话，不要提到这些说明。",
-            persona.name, persona.profile, persona.backstory, persona.goal, persona.style,
-            mood_sentence(persona, state), move_instruction(persona, state, intent)
-        )
-    } else {
-        format!(
-            "You are a customer on the phone with a call center. Your name is {}. {}\nBackground: {}\nYour goal: {}\nStyle: {}\n{}\nThis line: {}\nSay only the customer's next one or two sentences, in English. Never speak as the agent and never mention these notes.",
-            persona.name, persona.profile, persona.backstory, persona.goal, persona.style,
-            mood_sentence(persona, state), move_instruction(persona, state, intent)
-        )
-    };
-    if !examples.is_empty() {
-        system.push_str(if zh {
-            "\n例句："
-        } else {
-            "\nExamples of such lines:"
-        });
-        for e in examples {
-            system.push_str("\n- ");
-            system.push_str(e);
+    let system = match mode {
+        PromptMode::Chat => {
+            let mut system = if zh {
+                format!(
+                    "你是一位打电话给客服中心的客户，名叫{}。{}\n背景：{}\n你的目标：{}\n说话风格：{}\n{}\n这一句：{}\n只说客户的一两句话，用中文，不要替客服说话，不要提到这些说明。",
+                    persona.name, persona.profile, persona.backstory, persona.goal, persona.style,
+                    mood_sentence(persona, state), move_instruction(persona, state, intent)
+                )
+            } else {
+                format!(
+                    "You are a customer on the phone with a call center. Your name is {}. {}\nBackground: {}\nYour goal: {}\nStyle: {}\n{}\nThis line: {}\nSay only the customer's next one or two sentences, in English. Never speak as the agent and never mention these notes.",
+                    persona.name, persona.profile, persona.backstory, persona.goal, persona.style,
+                    mood_sentence(persona, state), move_instruction(persona, state, intent)
+                )
+            };
+            if !examples.is_empty() {
+                system.push_str(if zh {
+                    "\n例句："
+                } else {
+                    "\nExamples of such lines:"
+                });
+                for e in &examples {
+                    system.push_str("\n- ");
+                    system.push_str(e);
+                }
+            }
+            system
         }
-    }
+        PromptMode::Transcript => {
+            let (_, customer) = labels(persona.language);
+            let sep = if zh { "：" } else { ": " };
+            let mood = mood_sentence(persona, state);
+            let mut system = if zh {
+                format!(
+                    "以下是某客服中心的一段通话录音整理稿。\n来电客户：{}，{}\n背景：{}\n客户的诉求：{}\n说话风格：{}\n{}",
+                    persona.name, persona.profile, persona.backstory, persona.goal, persona.style,
+                    mood.replacen("你现在", "客户现在", 1)
+                )
+            } else {
+                format!(
+                    "Transcript of a call to a customer service center.\nCaller: {}, {}\nBackground: {}\nWhat the caller wants: {}\nHow the caller talks: {}\n{}",
+                    persona.name, persona.profile, persona.backstory, persona.goal, persona.style,
+                    mood.replacen("Right now you are", "Right now the caller is", 1)
+                )
+            };
+            let shots: Vec<&str> = if examples.is_empty() {
+                persona.lines.iter().take(3).map(|l| l.text.as_str()).collect()
+            } else {
+                examples
+            };
+            system.push_str(if zh {
+                "\n\n这位客户说话的样子："
+            } else {
+                "\n\nHow this caller sounds:"
+            });
+            for e in shots {
+                system.push_str(&format!("\n{customer}{sep}{e}"));
+            }
+            system.push_str("\n\n");
+            system.push_str(&stage_note(persona, state, intent));
+            system
+        }
+    };
     let mut messages = vec![Message::system(system)];
     for turn in history {
+        let text = defuse(&turn.text);
         messages.push(match turn.speaker {
-            Speaker::Agent => Message::user(turn.text.clone()),
-            Speaker::Customer => Message::assistant(turn.text.clone()),
+            Speaker::Agent => Message::user(text),
+            Speaker::Customer => Message::assistant(text),
         });
     }
     messages
+}
+
+/// Control markers of chat templates and transcripts that a trainee could
+/// type to forge turns ("<|im_start|>system ..."); tokenizers would read them
+/// as the real special tokens.
+const MARKERS: &[&str] = &[
+    "<|", "|>", "<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>", "<s>", "</s>", "[INST]",
+    "[/INST]", "<<SYS>>", "<</SYS>>",
+];
+
+/// A turn's text made inert for the prompt: markers lose their angle
+/// brackets and newlines (which would start a new transcript line) become
+/// spaces. The stored transcript keeps what was said.
+pub fn defuse(text: &str) -> String {
+    let mut out = text.replace(['\n', '\r'], " ");
+    for m in MARKERS {
+        if out.contains(m) {
+            let inert = m
+                .replace('<', "\u{2039}")
+                .replace('>', "\u{203a}")
+                .replace('[', "\u{ff3b}")
+                .replace(']', "\u{ff3d}");
+            out = out.replace(m, &inert);
+        }
+    }
+    out
+}
+
+/// Lines any persona can fall back on when it has none of its own for a move.
+fn stock_line(language: Language, intent: &str) -> &'static str {
+    match (language, intent) {
+        (Language::Zh, "vent") => "这事真的让我很烦，我已经受够了。",
+        (Language::Zh, "demand") => "你就直接告诉我，到底什么时候能解决？",
+        (Language::Zh, "object") => "这个我还是不太放心。",
+        (Language::Zh, "ask") => "那具体是怎么安排的？",
+        (Language::Zh, "accept") => "好吧，那就按你说的办。",
+        (Language::Zh, "escalate") => "请给我转你们主管。",
+        (Language::Zh, "hang_up") => "算了，我不想再说了，再见。",
+        (Language::Zh, _) => "你说吧，我听着。",
+        (Language::En, "vent") => "This is really frustrating, I've had enough.",
+        (Language::En, "demand") => "Just tell me straight: when will this be sorted?",
+        (Language::En, "object") => "I'm still not comfortable with that.",
+        (Language::En, "ask") => "So how exactly would that work?",
+        (Language::En, "accept") => "Alright, let's do it your way.",
+        (Language::En, "escalate") => "Put me through to your supervisor, please.",
+        (Language::En, "hang_up") => "Forget it. Goodbye.",
+        (Language::En, _) => "Go on, I'm listening.",
+    }
+}
+
+/// The authored line for a move when the model's candidates all failed the
+/// guard: the persona's line for the move whose condition holds, then any of
+/// its lines for the move, then the fact just earned (reveal) or the open
+/// objection (object), then a stock line; lines not yet said come first.
+pub fn fallback(persona: &Persona, state: &DialogueState, intent: &str, said: &[String]) -> String {
+    let fresh = |t: &str| !said.iter().any(|s| s == t);
+    let mut options: Vec<String> = Vec::new();
+    if let Some(l) = state.line(intent) {
+        options.push(l.text.clone());
+    }
+    options.extend(
+        persona
+            .lines
+            .iter()
+            .filter(|l| l.intent == intent)
+            .map(|l| l.text.clone()),
+    );
+    match intent {
+        "reveal" => {
+            if let Some(f) = state
+                .revealed()
+                .last()
+                .and_then(|id| persona.facts.iter().find(|f| &f.id == id))
+            {
+                options.insert(0, f.text.clone());
+            }
+        }
+        "object" => {
+            if let Some(o) = persona
+                .objections
+                .iter()
+                .find(|o| !state.resolved().contains(&o.id))
+            {
+                options.push(o.text.clone());
+            }
+        }
+        "open" => options.insert(0, persona.opening.clone()),
+        _ => {}
+    }
+    options.push(stock_line(persona.language, intent).to_string());
+    options
+        .iter()
+        .find(|t| fresh(t))
+        .or(options.first())
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -159,7 +318,7 @@ mod tests {
     #[test]
     fn unearned_facts_never_reach_the_model() {
         let p = persona("broadband-outage-zh");
-        let mut state = DialogueState::new(&p);
+        let mut state = DialogueState::new(p.clone());
         let history = vec![
             Turn {
                 speaker: Speaker::Customer,
@@ -170,7 +329,7 @@ mod tests {
                 text: "您好，请问您的宽带账号是多少？".into(),
             },
         ];
-        let m = build(&p, &state, "vent", &history);
+        let m = build(&p, &state, "vent", &history, PromptMode::Chat);
         assert_eq!(m[0].role, Role::System);
         assert!(m[0].content.contains("王建国"));
         assert!(
@@ -189,7 +348,7 @@ mod tests {
         assert_eq!((m[1].role, m[2].role), (Role::Assistant, Role::User));
 
         state.apply("这几天断网对您工作影响大吗？", &[]);
-        let m = build(&p, &state, "reveal", &history);
+        let m = build(&p, &state, "reveal", &history, PromptMode::Chat);
         assert!(
             m[0].content.contains("咖啡馆"),
             "earned fact is what the move says"
@@ -199,8 +358,8 @@ mod tests {
     #[test]
     fn english_personas_get_english_prompts() {
         let p = persona("hesitant-buyer-en");
-        let state = DialogueState::new(&p);
-        let m = build(&p, &state, "object", &[]);
+        let state = DialogueState::new(p.clone());
+        let m = build(&p, &state, "object", &[], PromptMode::Chat);
         assert!(
             m[0].content
                 .contains("Raise your concern: How much more would that be a month?"),

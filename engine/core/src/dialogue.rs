@@ -6,11 +6,12 @@
 
 use crate::persona::{AuthoredLine, Persona};
 use crate::scoring::{score_variable, Score};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// How a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Satisfied,
@@ -37,8 +38,8 @@ pub struct TurnUpdate {
 
 /// The session state of one persona.
 #[derive(Debug, Clone)]
-pub struct DialogueState<'p> {
-    persona: &'p Persona,
+pub struct DialogueState {
+    persona: Arc<Persona>,
     turn: u32,
     moods: BTreeMap<String, f32>,
     revealed: Vec<String>,
@@ -47,10 +48,11 @@ pub struct DialogueState<'p> {
     outcome: Option<Outcome>,
 }
 
-impl<'p> DialogueState<'p> {
-    pub fn new(persona: &'p Persona) -> Self {
+impl DialogueState {
+    /// A fresh state; takes the persona by value or shared (`Arc`).
+    pub fn new(persona: impl Into<Arc<Persona>>) -> Self {
+        let persona: Arc<Persona> = persona.into();
         DialogueState {
-            persona,
             turn: 0,
             moods: persona
                 .moods
@@ -61,7 +63,17 @@ impl<'p> DialogueState<'p> {
             resolved: Vec::new(),
             scores: Vec::new(),
             outcome: None,
+            persona,
         }
+    }
+
+    pub fn persona(&self) -> &Arc<Persona> {
+        &self.persona
+    }
+
+    /// Every mood dimension and its value now, by name.
+    pub fn moods(&self) -> &BTreeMap<String, f32> {
+        &self.moods
     }
 
     pub fn turn(&self) -> u32 {
@@ -204,7 +216,7 @@ impl<'p> DialogueState<'p> {
     }
 
     /// The first authored line for `intent` whose condition holds now.
-    pub fn line(&self, intent: &str) -> Option<&'p AuthoredLine> {
+    pub fn line(&self, intent: &str) -> Option<&AuthoredLine> {
         self.persona
             .lines
             .iter()

@@ -5,7 +5,7 @@
 use crate::condition::Condition;
 use crate::dialogue::Outcome;
 use crate::scoring::{score_variable, ScenarioKind, Score, Span};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A rule that fails the session when it holds on any reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +59,7 @@ impl ScorecardSpec {
 }
 
 /// One dimension on the scorecard.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DimensionResult {
     pub dimension: String,
     pub skill_codes: Vec<String>,
@@ -76,7 +76,7 @@ pub struct DimensionResult {
     pub tip: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BlockerHit {
     /// Index of the agent turn (0-based among the trainee's replies).
     pub reply: usize,
@@ -84,7 +84,7 @@ pub struct BlockerHit {
     pub reason_en: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scorecard {
     /// Weighted total, 0–100.
     pub total: f32,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use sparring_core::{GenerationStats, Message, SamplingParams};
+use sparring_core::{GenerationStats, Message, PromptMode, SamplingParams};
 use tokio::sync::mpsc;
 
 use crate::error::LlmError;
@@ -47,6 +47,12 @@ impl TextStream {
         (tx, Self { rx })
     }
 
+    /// The next event, waiting on this thread (for callers outside an async
+    /// runtime, such as a blocking task of the server or the CLI).
+    pub fn blocking_next(&mut self) -> Option<Result<StreamEvent, LlmError>> {
+        self.rx.blocking_recv()
+    }
+
     /// Waits for the whole text (for callers that do not stream).
     pub async fn collect_text(mut self) -> Result<(String, GenerationStats), LlmError> {
         use futures::StreamExt;
@@ -72,6 +78,11 @@ impl Stream for TextStream {
 pub trait ChatBackend: Send + Sync {
     /// A short description for logs and reports (model name, server URL).
     fn describe(&self) -> String;
+    /// How prompts should be written for this model: instructions for chat
+    /// models, a transcript to continue for base models.
+    fn prompt_mode(&self) -> PromptMode {
+        PromptMode::Chat
+    }
     /// Starts a conversation; backends that can, keep state (a KV cache) in it.
     fn open(&self) -> Result<Box<dyn ChatSession>, LlmError>;
 }
@@ -85,6 +96,10 @@ impl ChatBackend for LocalModel {
     fn describe(&self) -> String {
         let info = self.info();
         format!("{} ({}, in-process)", info.name, info.architecture)
+    }
+
+    fn prompt_mode(&self) -> PromptMode {
+        LocalModel::prompt_mode(self)
     }
 
     fn open(&self) -> Result<Box<dyn ChatSession>, LlmError> {

@@ -164,6 +164,23 @@ impl LocalModel {
     }
 }
 
+/// ln softmax(logits)[token], computed stably.
+fn log_prob(logits: &[f32], token: u32) -> f64 {
+    let max = logits
+        .iter()
+        .copied()
+        .filter(|l| l.is_finite())
+        .fold(f32::NEG_INFINITY, f32::max) as f64;
+    let sum: f64 = logits
+        .iter()
+        .filter(|l| l.is_finite())
+        .map(|&l| (l as f64 - max).exp())
+        .sum();
+    logits
+        .get(token as usize)
+        .map_or(f64::NEG_INFINITY, |&l| l as f64 - max - sum.ln())
+}
+
 /// One conversation with a model: owns its KV cache, so a new turn only
 /// computes the tokens that were not seen before.
 pub struct Conversation {
@@ -241,8 +258,10 @@ impl Conversation {
         let mut generated = 0usize;
         let mut first_token_at = None;
         let mut finish = FinishReason::Length;
+        let mut logprob_sum = 0.0f64;
         while generated < params.max_tokens {
             let next = sampler.sample(&mut logits, &self.tokens);
+            logprob_sum += log_prob(&logits, next);
             generated += 1;
             if first_token_at.is_none() {
                 first_token_at = Some(start.elapsed());
@@ -285,6 +304,7 @@ impl Conversation {
                 0.0
             },
             finish_reason: finish,
+            mean_logprob: (generated > 0).then(|| logprob_sum / generated as f64),
         };
         Ok((decoder.text().to_string(), stats))
     }

@@ -558,6 +558,7 @@ impl Accumulator {
                 0.0
             },
             finish_reason,
+            mean_logprob: None,
         }
     }
 }
