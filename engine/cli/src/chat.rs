@@ -142,14 +142,27 @@ fn scripted(session: &mut Session, json: bool) -> Result<()> {
 /// Display width of text in a terminal (CJK characters take two columns).
 fn width(text: &str) -> usize {
     text.chars()
-        .map(|c| if sparring_core::scoring::is_cjk(c) || ('\u{3000}'..='\u{303f}').contains(&c) || ('\u{ff00}'..='\u{ffef}').contains(&c) { 2 } else { 1 })
+        .map(|c| {
+            if sparring_core::scoring::is_cjk(c)
+                || ('\u{3000}'..='\u{303f}').contains(&c)
+                || ('\u{ff00}'..='\u{ffef}').contains(&c)
+            {
+                2
+            } else {
+                1
+            }
+        })
         .sum()
 }
 
 fn interactive(session: &mut Session, model: &str) -> Result<()> {
     let persona = session.persona().clone();
     let zh = persona.language == Language::Zh;
-    let (you, them) = if zh { ("你", &persona.name) } else { ("You", &persona.name) };
+    let (you, them) = if zh {
+        ("你", &persona.name)
+    } else {
+        ("You", &persona.name)
+    };
     let columns: usize = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
@@ -253,7 +266,10 @@ fn interactive(session: &mut Session, model: &str) -> Result<()> {
 fn print_scorecard(session: &Session, zh: bool) {
     let report = session.end();
     let card = &report.scorecard;
-    println!("\n\x1b[1m{}\x1b[0m", if zh { "成绩单" } else { "Scorecard" });
+    println!(
+        "\n\x1b[1m{}\x1b[0m",
+        if zh { "成绩单" } else { "Scorecard" }
+    );
     let outcome = report
         .outcome
         .map(|o| format!("{o:?}"))

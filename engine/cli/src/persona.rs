@@ -77,7 +77,11 @@ pub fn find_persona(dir: &Path, id: &str) -> Result<Persona> {
     bail!(
         "no persona `{id}` in {} (there: {})",
         dir.display(),
-        if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            ids.join(", ")
+        }
     )
 }
 

@@ -69,6 +69,9 @@ const AGENT_PHRASES: &[&str] = &[
     "happy to assist",
     "glad to assist",
     "happy to help you",
+    "our customer service",
+    "our customers",
+    "our clients",
     "为您服务",
     "很高兴为您",
 ];
@@ -138,8 +141,12 @@ pub fn check_partial(persona: &Persona, line: &str, revealed: &[String]) -> Resu
     if length > limit {
         return Err(Rejection::TooLong { length, limit });
     }
-    if let Some(sample) = garbled(persona.language, text) {
-        return Err(Rejection::Garbled { sample });
+    // Another script inside a line of the right language (a line wholly in
+    // the wrong language is reported as such by `check`).
+    if Language::detect(text) == persona.language {
+        if let Some(sample) = garbled(persona.language, text) {
+            return Err(Rejection::Garbled { sample });
+        }
     }
     // Most of a fact's wording in the line: it is being told.
     if let Some((fact, _)) = fact_overlaps(persona, text, revealed)
@@ -276,10 +283,35 @@ pub fn trim_sentences(text: &str, max: usize, cut_off: bool) -> Result<String, R
     Ok(text[..keep].trim().to_string())
 }
 
+/// Drops short parenthesised stage directions ("(pauses)", "（叹气）"):
+/// a phone customer does not say them.
+fn drop_stage_directions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(['(', '（']) {
+        let open_len = rest[start..].chars().next().map_or(1, char::len_utf8);
+        let after = &rest[start + open_len..];
+        match after.find([')', '）']) {
+            Some(end) if after[..end].chars().count() <= 30 => {
+                out.push_str(&rest[..start]);
+                let close_len = after[end..].chars().next().map_or(1, char::len_utf8);
+                rest = &after[end + close_len..];
+            }
+            _ => {
+                out.push_str(&rest[..start + open_len]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// What a model wrote, tidied before the checks: a speaker label it added
-/// itself and wrapping quotes go.
+/// itself, stage directions and wrapping quotes go.
 pub fn tidy(raw: &str, labels: &[&str]) -> String {
-    let mut text = raw.trim();
+    let cleaned = drop_stage_directions(raw);
+    let mut text = cleaned.trim();
     for label in labels {
         for sep in [":", "：", " :"] {
             let prefix = format!("{label}{sep}");

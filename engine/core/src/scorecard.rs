@@ -29,7 +29,8 @@ pub struct ScorecardSpec {
 impl ScorecardSpec {
     /// Defaults per work area: complaints weigh empathy, sales weigh
     /// objection handling, everything weighs expectation management. Scores
-    /// at or under 10 on empathy (the cap for service taboo phrases) block.
+    /// of 0 on empathy (the cap for service taboo phrases; a reply with no
+    /// empathy at all scores above it) block.
     pub fn default_for(scenario: ScenarioKind) -> ScorecardSpec {
         let weights: &[(&str, f32)] = match scenario {
             ScenarioKind::Complaint => {
@@ -50,7 +51,7 @@ impl ScorecardSpec {
                 ("bronze".into(), 60.0),
             ],
             blockers: vec![Blocker {
-                when: Condition::parse("score.empathy <= 10").expect("valid"),
+                when: Condition::parse("score.empathy <= 0").expect("valid"),
                 reason_zh: "使用了服务禁语或指责客户".into(),
                 reason_en: "Used a service taboo phrase or blamed the customer".into(),
             }],

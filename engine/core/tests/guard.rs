@@ -110,3 +110,67 @@ fn ordinary_complaints_are_not_leaks() {
         Ok(())
     );
 }
+
+#[test]
+fn garbled_text_and_cut_off_lines_are_caught() {
+    use sparring_core::guard::trim_sentences;
+    let zh = persona("broadband-outage-zh");
+    let en = persona("hesitant-buyer-en");
+    // What SmolLM2-135M wrote for a Chinese persona.
+    assert!(matches!(
+        check(&zh, "你可以喏明自己的仲製！毕 Manchia 直命然严关于人", &[], &[]),
+        Err(Rejection::Garbled { sample }) if sample == "Manchia"
+    ));
+    assert!(matches!(
+        check(&zh, "网断了\u{fffd}三天", &[], &[]),
+        Err(Rejection::Garbled { .. })
+    ));
+    // Short Latin words are ordinary in Chinese speech.
+    assert_eq!(check(&zh, "我家WiFi和APP都用不了！", &[], &[]), Ok(()));
+    assert!(matches!(
+        check(&en, "My internet 坏了 again, and I'm fed up.", &[], &[]),
+        Err(Rejection::Garbled { .. })
+    ));
+    assert_eq!(
+        trim_sentences(
+            "Fine. But how much? And for how long? I need to know.",
+            3,
+            false
+        ),
+        Ok("Fine. But how much? And for how long?".into())
+    );
+    assert_eq!(
+        trim_sentences("行。那要多少钱？我再想想", 3, true),
+        Ok("行。那要多少钱？".into())
+    );
+    assert_eq!(
+        trim_sentences("It costs 3.5 pounds more", 3, true),
+        Err(Rejection::Unfinished)
+    );
+    assert_eq!(
+        trim_sentences("He said \"no way.\" Then he left", 3, true),
+        Ok("He said \"no way.\"".into())
+    );
+}
+
+#[test]
+fn model_labels_and_quotes_are_tidied_away() {
+    use sparring_core::guard::tidy;
+    assert_eq!(
+        tidy("客户：你们到底管不管？", &["客户"]),
+        "你们到底管不管？"
+    );
+    assert_eq!(
+        tidy("Customer: \"How much is it?\"", &["Customer"]),
+        "How much is it?"
+    );
+    assert_eq!(tidy("“太贵了”", &[]), "太贵了");
+    assert_eq!(tidy("(pauses) Okay, fine. (sighs)", &[]), "Okay, fine.");
+    assert_eq!(tidy("（叹气）行吧。", &["客户"]), "行吧。");
+    assert_eq!(tidy("(Inaudible)", &[]), "");
+    // Quotes inside the line stay.
+    assert_eq!(
+        tidy("\"Soon\" you said, and \"soon\" again", &[]),
+        "\"Soon\" you said, and \"soon\" again"
+    );
+}

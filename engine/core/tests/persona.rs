@@ -168,7 +168,7 @@ fn scorecards_default_by_scenario_and_can_be_overridden() {
 
     let text = std::fs::read_to_string(personas_dir().join("broadband-outage-zh.toml"))
         .unwrap()
-        .replace("when = \"score.empathy <= 10\"", "when = \"anger > 90\"");
+        .replace("when = \"score.empathy <= 0\"", "when = \"anger > 90\"");
     let err = Persona::parse(Path::new("x.toml"), &text)
         .unwrap_err()
         .to_string();

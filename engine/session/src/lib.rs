@@ -9,7 +9,7 @@ pub mod record;
 pub mod session;
 
 pub use record::{
-    Candidate, CustomerLine, LineSource, PluginResult, SessionReport, TurnRecord,
-    TurnUpdateRecord, VoiceCounts,
+    Candidate, CustomerLine, LineSource, PluginResult, SessionReport, TurnRecord, TurnUpdateRecord,
+    VoiceCounts,
 };
 pub use session::{Event, Session, SessionError, SessionOptions, MAX_REPLY_CHARS};

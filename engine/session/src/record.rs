@@ -134,7 +134,11 @@ impl From<&TurnUpdate> for TurnUpdateRecord {
     fn from(u: &TurnUpdate) -> Self {
         TurnUpdateRecord {
             turn: u.turn,
-            moods: u.moods.iter().map(|(k, _, after)| (k.clone(), *after)).collect(),
+            moods: u
+                .moods
+                .iter()
+                .map(|(k, _, after)| (k.clone(), *after))
+                .collect(),
             mood_changes: u
                 .moods
                 .iter()

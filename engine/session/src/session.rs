@@ -3,8 +3,8 @@
 //! voices it under the output guard.
 
 use crate::record::{
-    Candidate, CustomerLine, LineSource, PluginResult, SessionReport, TurnRecord,
-    TurnUpdateRecord, VoiceCounts,
+    Candidate, CustomerLine, LineSource, PluginResult, SessionReport, TurnRecord, TurnUpdateRecord,
+    VoiceCounts,
 };
 use serde::Serialize;
 use sparring_core::customer_prompt;
@@ -79,12 +79,28 @@ pub enum SessionError {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    Scored { plugins: Vec<PluginResult> },
-    State { update: TurnUpdateRecord },
-    Attempt { attempt: usize },
-    Delta { attempt: usize, text: String },
-    Rejected { attempt: usize, text: String, reason: Option<Rejection>, error: Option<String> },
-    Line { line: CustomerLine },
+    Scored {
+        plugins: Vec<PluginResult>,
+    },
+    State {
+        update: TurnUpdateRecord,
+    },
+    Attempt {
+        attempt: usize,
+    },
+    Delta {
+        attempt: usize,
+        text: String,
+    },
+    Rejected {
+        attempt: usize,
+        text: String,
+        reason: Option<Rejection>,
+        error: Option<String>,
+    },
+    Line {
+        line: CustomerLine,
+    },
 }
 
 /// A running role-play. Blocking: run it on its own thread (or a blocking
@@ -262,7 +278,15 @@ impl Session {
         let style = TranscriptStyle::new(agent, customer, persona.language.code());
         let said = self.said();
         let revealed = self.state.revealed().to_vec();
-        let tidy_labels = [customer, agent, "Customer", "Agent", "Assistant", "客户", "客服"];
+        let tidy_labels = [
+            customer,
+            agent,
+            "Customer",
+            "Agent",
+            "Assistant",
+            "客户",
+            "客服",
+        ];
         let mut candidates = Vec::new();
         let speaks = self.options.model_languages.as_ref().is_none_or(|langs| {
             langs
@@ -280,7 +304,11 @@ impl Session {
         for attempt in 0..self.options.attempts {
             on_event(Event::Attempt { attempt });
             let mut params = self.options.sampling.clone();
-            params.seed = mix(self.options.seed, self.turns.len() as u64 + 1, attempt as u64);
+            params.seed = mix(
+                self.options.seed,
+                self.turns.len() as u64 + 1,
+                attempt as u64,
+            );
             // A phone line is one paragraph; what follows a newline is the
             // model writing the next speaker or commentary.
             params.stop.push("\n".into());
@@ -299,10 +327,7 @@ impl Session {
                 match event {
                     Ok(StreamEvent::Delta(d)) => {
                         raw.push_str(&d);
-                        on_event(Event::Delta {
-                            attempt,
-                            text: d,
-                        });
+                        on_event(Event::Delta { attempt, text: d });
                         let partial = guard::tidy(&raw, &tidy_labels);
                         if let Err(r) = guard::check_partial(&persona, &partial, &revealed) {
                             rejection = Some(r);

@@ -1,0 +1,207 @@
+//! `sparring chat` scripted from stdin and `sparring persona fidelity`, as
+//! scripts call them, on the real SmolLM2 model and the built plugins.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn sparring(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sparring"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sparring runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        text(&out)
+    );
+    out
+}
+
+/// The built-in plugins built into ./plugins, once per test binary.
+fn built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        ok(sparring(&["plugin", "build"], ""));
+    });
+}
+
+fn have_smollm2() -> bool {
+    sparring_models::installed_or_skip("smollm2-135m-instruct").is_some()
+}
+
+const REPLIES: &str = "I'm sorry to bother you, it's about your broadband plan.\n\nCould you tell me how you use it in the evening?\n";
+
+#[test]
+fn scripted_chat_prints_one_customer_line_per_reply_and_repeats_itself() {
+    if !have_smollm2() {
+        return;
+    }
+    let args = [
+        "chat",
+        "--persona",
+        "hesitant-buyer-en",
+        "--model",
+        "smollm2-135m-instruct",
+        "--no-plugins",
+        "--seed",
+        "11",
+    ];
+    let a = ok(sparring(&args, REPLIES));
+    let lines: Vec<String> = String::from_utf8_lossy(&a.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines.len(),
+        3,
+        "opening + one per reply (blank skipped): {lines:?}"
+    );
+    assert!(lines[0].starts_with("Oh, hello."), "{lines:?}");
+    let b = ok(sparring(&args, REPLIES));
+    assert_eq!(a.stdout, b.stdout, "same seed, same transcript");
+}
+
+#[test]
+fn chat_json_has_transcript_scores_mood_trajectory_and_scorecard() {
+    if !have_smollm2() {
+        return;
+    }
+    built();
+    let out = ok(sparring(
+        &[
+            "chat",
+            "--persona",
+            "personas/hesitant-buyer-en.toml",
+            "--model",
+            "smollm2-135m-instruct",
+            "--no-embeddings",
+            "--json",
+        ],
+        REPLIES,
+    ));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let turns = v["turns"].as_array().unwrap();
+    assert!(!turns.is_empty() && turns.len() <= 2, "{v}");
+    assert_eq!(
+        v["mood_trajectory"].as_array().unwrap().len(),
+        turns.len() + 1
+    );
+    for t in turns {
+        let plugins = t["plugins"].as_array().unwrap();
+        assert_eq!(plugins.len(), 3, "{t}");
+        assert!(plugins.iter().all(|p| p["scores"].as_array().is_some()));
+        assert!(!t["customer"]["text"].as_str().unwrap().is_empty());
+    }
+    assert!(v["scorecard"]["total"].as_f64().is_some());
+    assert!(v["scorecard"]["dimensions"].as_array().unwrap().len() == 3);
+    assert_eq!(v["persona"], "hesitant-buyer-en");
+}
+
+#[test]
+fn chat_names_what_is_wrong() {
+    let out = sparring(
+        &["chat", "--persona", "no-such-persona", "--no-plugins"],
+        "",
+    );
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(msg.contains("no persona `no-such-persona`"), "{msg}");
+    assert!(msg.contains("hesitant-buyer-en"), "lists the ids: {msg}");
+    if !have_smollm2() {
+        return;
+    }
+    let long = format!("{}\nThanks for your patience.\n", "word ".repeat(600));
+    let out = ok(sparring(
+        &[
+            "chat",
+            "--persona",
+            "hesitant-buyer-en",
+            "--model",
+            "smollm2-135m-instruct",
+            "--no-plugins",
+        ],
+        &long,
+    ));
+    let msg = text(&out);
+    assert!(
+        msg.contains("stdin line 1: the reply is 2999 characters long; the limit is 2000; skipped"),
+        "{msg}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        2,
+        "{msg}"
+    );
+}
+
+#[test]
+fn fidelity_prints_the_table() {
+    if !have_smollm2() {
+        return;
+    }
+    built();
+    // With no model candidates the run is fast; the state and scores are real.
+    let out = ok(sparring(
+        &[
+            "persona",
+            "fidelity",
+            "--model",
+            "smollm2-135m-instruct",
+            "--persona",
+            "broadband-outage-zh",
+            "--trainee",
+            "rude",
+            "--trainee",
+            "empathetic",
+            "--attempts",
+            "0",
+            "--no-embeddings",
+        ],
+        "",
+    ));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| broadband-outage-zh | rude |"), "{table}");
+    let rude = table.lines().find(|l| l.contains("| rude |")).unwrap();
+    assert!(
+        rude.contains("hung_up") && rude.ends_with("| yes |"),
+        "{rude}"
+    );
+    let good = table
+        .lines()
+        .find(|l| l.contains("| empathetic |"))
+        .unwrap();
+    assert!(good.contains("satisfied"), "{good}");
+    assert!(
+        table.contains("the session ended correctly in 2/2"),
+        "{table}"
+    );
+}
