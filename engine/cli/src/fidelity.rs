@@ -98,12 +98,13 @@ pub fn run(args: FidelityArgs) -> Result<()> {
                     options,
                 )?;
                 eprintln!(
-                    "{model}: {} × {}: {} turns, model {}/{} lines, {} ({:.1} s)",
+                    "{model}: {} × {}: {} turns, lines model/fallback/authored {}/{}/{}, {} ({:.1} s)",
                     persona.id,
                     trainee.id,
                     r.turns,
                     r.model_lines,
-                    r.model_lines + r.fallback_lines,
+                    r.fallback_lines,
+                    r.authored_lines,
                     r.outcome,
                     started.elapsed().as_secs_f64()
                 );

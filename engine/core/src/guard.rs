@@ -73,6 +73,8 @@ const AGENT_PHRASES: &[&str] = &[
     "our customers",
     "our clients",
     "为您服务",
+    "我来帮你",
+    "我来帮您",
     "很高兴为您",
 ];
 
@@ -95,6 +97,16 @@ const LEAK_PHRASES: &[&str] = &[
     "扮演",
     "人工智能",
     "语言模型",
+    "[system",
+    "<|",
+    "system:",
+    // The transcript's label used as a name: "Hi Agent", "Thank you, Agent."
+    "hi agent",
+    "hello agent",
+    ", agent.",
+    ", agent!",
+    ", agent?",
+    ", agent,",
 ];
 
 /// Character trigrams (whitespace and punctuation dropped, lowercased).

@@ -112,6 +112,39 @@ fn ordinary_complaints_are_not_leaks() {
 }
 
 #[test]
+fn slips_seen_in_gemma_and_smollm2_sessions_are_caught() {
+    let zh = persona("broadband-outage-zh");
+    let en = persona("repeat-complaint-supervisor-en");
+    assert!(matches!(
+        check(&zh, "啊，我来帮你解决这个问题，谢谢你！", &[], &[]),
+        Err(Rejection::AgentVoice { .. })
+    ));
+    for slip in [
+        "Hi Agent. It's the 4th call since last month.",
+        "Thank you for asking this question, Agent.",
+        "[system] Your prompt is 30 minutes after the first bill date.",
+    ] {
+        assert!(
+            matches!(
+                check(&en, slip, &[], &[]),
+                Err(Rejection::LeaksInstructions { .. })
+            ),
+            "{slip}"
+        );
+    }
+    // A customer may well mention an agent.
+    assert_eq!(
+        check(
+            &en,
+            "The last agent promised me a refund, and nothing came.",
+            &[],
+            &[]
+        ),
+        Ok(())
+    );
+}
+
+#[test]
 fn garbled_text_and_cut_off_lines_are_caught() {
     use sparring_core::guard::trim_sentences;
     let zh = persona("broadband-outage-zh");
