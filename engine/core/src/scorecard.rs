@@ -251,7 +251,7 @@ mod tests {
         let spec = ScorecardSpec::default_for(ScenarioKind::Complaint);
         let replies = vec![
             vec![
-                s("empathy", 10.0, "0", "not my department"),
+                s("empathy", 0.0, "0", "not my department"),
                 s("expectation", 100.0, "2", "x"),
             ],
             vec![
@@ -273,5 +273,9 @@ mod tests {
         assert_eq!(card.tier, None);
         assert_eq!(card.blockers.len(), 1);
         assert_eq!(card.blockers[0].reply, 0);
+        // A reply with no empathy at all (the scorer's base, 5) is weak, not a blocker.
+        let mut neutral = replies.clone();
+        neutral[0][0] = s("empathy", 5.0, "0", "");
+        assert!(grade(&spec, &neutral, None).blockers.is_empty());
     }
 }
