@@ -319,8 +319,13 @@ async fn errors_name_the_server_and_say_what_went_wrong() {
     );
     assert!(started.elapsed() >= Duration::from_millis(900));
 
-    // Bad requests: OpenAI error JSON with the right status.
-    let http = reqwest::Client::new();
+    // Bad requests: OpenAI error JSON with the right status. A fresh
+    // connection per request: the server closes one after a 413 without
+    // reading the rest of the body, and a pooled client would reuse it.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let post = |body: Vec<u8>| {
         http.post(format!("{base}/v1/chat/completions"))
             .header("content-type", "application/json")
