@@ -70,6 +70,10 @@ pub enum SessionError {
     Ended(Outcome),
     #[error("the model could not be opened: {0}")]
     Backend(#[from] LlmError),
+    #[error(
+        "stored turn {turn} does not follow from the persona's rules (was the persona changed?)"
+    )]
+    Diverged { turn: usize },
 }
 
 /// What a session reports while it works on a reply, in order: the scores,
@@ -162,6 +166,39 @@ impl Session {
             opening,
             turns: Vec::new(),
         })
+    }
+
+    /// Rebuilds a stored session: the state is replayed from the stored
+    /// replies and scores (no model or plugin runs), and must come out as
+    /// stored. The next reply continues where the session stopped.
+    pub fn restore(
+        persona: Arc<Persona>,
+        backend: &dyn ChatBackend,
+        plugins: Arc<[Plugin]>,
+        options: SessionOptions,
+        opening: CustomerLine,
+        turns: Vec<TurnRecord>,
+    ) -> Result<Session, SessionError> {
+        let mut session = Session::start(persona, backend, plugins, options)?;
+        session.history[0].text = opening.text.clone();
+        session.opening = opening;
+        for (i, turn) in turns.into_iter().enumerate() {
+            let update = TurnUpdateRecord::from(&session.state.apply(&turn.reply, &turn.scores()));
+            if update != turn.update {
+                return Err(SessionError::Diverged { turn: i });
+            }
+            session.trajectory.push(session.state.moods().clone());
+            session.history.push(Turn {
+                speaker: Speaker::Agent,
+                text: turn.reply.clone(),
+            });
+            session.history.push(Turn {
+                speaker: Speaker::Customer,
+                text: turn.customer.text.clone(),
+            });
+            session.turns.push(turn);
+        }
+        Ok(session)
     }
 
     pub fn persona(&self) -> &Arc<Persona> {

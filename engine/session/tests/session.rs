@@ -265,3 +265,36 @@ fn the_session_record_reads_back() {
     assert_eq!(r.prompt_mode, "chat");
     assert_eq!(r.scorecard.dimensions.len(), 3);
 }
+
+#[test]
+fn a_stored_session_restores_and_continues_as_if_never_stopped() {
+    let Some(model) = smollm2() else { return };
+    let p = persona("hesitant-buyer-en");
+    let whole = play(&model, p.clone(), 4, EN_REPLIES);
+    // Stop after the first reply, keep only the records, restore, go on.
+    let first = play(&model, p.clone(), 4, &EN_REPLIES[..1]);
+    let mut s = Session::restore(
+        p.clone(),
+        &model,
+        plugins(),
+        options(4),
+        first.opening.clone(),
+        first.turns.clone(),
+    )
+    .unwrap();
+    assert_eq!(s.turns().len(), 1);
+    for r in &EN_REPLIES[1..] {
+        if !s.is_over() {
+            s.reply(r, &mut |_| {}).unwrap();
+        }
+    }
+    assert_eq!(fingerprint(&s.end()), fingerprint(&whole));
+
+    // Records that do not follow from the persona's rules are refused.
+    let mut forged = first.turns.clone();
+    forged[0].update.moods.insert("trust".into(), 99.0);
+    assert!(matches!(
+        Session::restore(p, &model, plugins(), options(4), first.opening, forged),
+        Err(SessionError::Diverged { turn: 0 })
+    ));
+}
