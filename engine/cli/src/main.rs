@@ -11,6 +11,7 @@ mod openai_server;
 mod persona;
 mod plugin;
 mod plugins;
+mod user;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -46,6 +47,9 @@ enum Command {
     Plugin(plugin::PluginCommand),
     /// Agreement of the scorer plugins with human-labelled replies.
     Eval(eval::EvalArgs),
+    /// Accounts of the web app: add (the first admin), list.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Role-play with a persona: interactive in a terminal, scripted from stdin.
     Chat(chat::ChatArgs),
     /// Persona files: check, list, fidelity eval.
@@ -81,6 +85,7 @@ fn main() -> Result<()> {
         Command::Eval(args) => eval::run(args),
         Command::Persona(cmd) => persona::run(cmd),
         Command::Chat(args) => chat::run(args),
+        Command::User(cmd) => user::run(cmd),
     }
 }
 

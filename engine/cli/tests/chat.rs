@@ -1,4 +1,4 @@
-//! `sparring chat` scripted from stdin and `sparring persona fidelity`, as
+//! `sparring chat` scripted from stdin, `sparring persona fidelity` and `sparring user`,
 //! scripts call them, on the real SmolLM2 model and the built plugins.
 
 use std::io::Write;
@@ -204,4 +204,61 @@ fn fidelity_prints_the_table() {
         table.contains("the session ended correctly in 2/2"),
         "{table}"
     );
+}
+
+#[test]
+fn user_add_stores_a_hash_and_refuses_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("app.db");
+    let db = db.to_str().unwrap();
+    let out = ok(sparring(
+        &[
+            "user",
+            "add",
+            "root",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--db",
+            db,
+        ],
+        "s3cret-pass\n",
+    ));
+    assert!(text(&out).contains("added root (admin)"), "{}", text(&out));
+    let list = ok(sparring(&["user", "list", "--db", db, "--json"], ""));
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(v[0]["name"], "root");
+    assert_eq!(v[0]["role"], "admin");
+    assert!(v[0].get("password_hash").is_none(), "hashes never printed");
+    let store = sparring_store::Store::open(std::path::Path::new(db)).unwrap();
+    let root = store.user_by_name("root").unwrap().unwrap();
+    assert!(sparring_store::password::verify(
+        "s3cret-pass",
+        &root.password_hash
+    ));
+    assert!(!root.password_hash.contains("s3cret"));
+    for (args, stdin, says) in [
+        (
+            vec!["user", "add", "root", "--password-stdin"],
+            "another-pass\n",
+            "user `root` exists",
+        ),
+        (
+            vec!["user", "add", "eve", "--role", "god", "--password-stdin"],
+            "x\n",
+            "--role god",
+        ),
+        (
+            vec!["user", "add", "eve", "--password-stdin"],
+            "short\n",
+            "at least 8",
+        ),
+        (vec!["user", "add", "eve"], "", "--password-stdin"),
+    ] {
+        let mut args = args.clone();
+        args.extend(["--db", db]);
+        let out = sparring(&args, stdin);
+        assert!(!out.status.success());
+        assert!(text(&out).contains(says), "{args:?}: {}", text(&out));
+    }
 }

@@ -8,6 +8,7 @@
 //! SQLite's `user_version` and migrated forward on open.
 
 mod migrations;
+pub mod password;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
