@@ -1,5 +1,6 @@
-//! `sparring chat` scripted from stdin, `sparring persona fidelity` and `sparring user`,
-//! scripts call them, on the real SmolLM2 model and the built plugins.
+//! `sparring chat` scripted from stdin, `sparring persona fidelity` and
+//! `sparring user` as scripts call them, on the real SmolLM2 model and the
+//! built plugins.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
