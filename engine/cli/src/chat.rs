@@ -62,13 +62,7 @@ pub fn start(
     let persona = Arc::new(find_persona(personas, persona)?);
     let plugins: Arc<[sparring_scoring::Plugin]> = match plugin_options {
         None => Arc::from(Vec::new()),
-        Some(o) => {
-            let loaded = plugins::load(o, &[])?;
-            for e in &loaded.errors {
-                eprintln!("warning: plugin not loaded: {e}");
-            }
-            Arc::from(loaded.plugins)
-        }
+        Some(o) => plugins::load_for_sessions(o)?,
     };
     let (backend, name, _) = open_backend(model, server, api_key)?;
     let session = Session::start(persona, backend.as_ref(), plugins, options)?;

@@ -71,11 +71,7 @@ pub fn run(args: FidelityArgs) -> Result<()> {
     if trainees.is_empty() || personas.is_empty() {
         bail!("nothing to run: no matching personas or trainees");
     }
-    let loaded = plugins::load(&args.plugin_options, &[])?;
-    for e in &loaded.errors {
-        eprintln!("warning: plugin not loaded: {e}");
-    }
-    let plugins: Arc<[sparring_scoring::Plugin]> = Arc::from(loaded.plugins);
+    let plugins = plugins::load_for_sessions(&args.plugin_options)?;
     let mut markdown = String::new();
     let mut all = Vec::new();
     for model in &args.model {

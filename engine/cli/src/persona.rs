@@ -56,21 +56,13 @@ pub fn find_persona(dir: &Path, id: &str) -> Result<Persona> {
     if path.extension().is_some_and(|e| e == "toml") || path.is_file() {
         return Ok(Persona::load(path)?);
     }
-    let files = toml_files(&[dir.to_path_buf()]);
-    for f in &files {
-        if f.file_stem().is_some_and(|s| s == id) {
-            if let Ok(p) = Persona::load(f) {
-                if p.id == id {
-                    return Ok(p);
-                }
-            }
-        }
-    }
     let mut ids = Vec::new();
-    for f in &files {
-        match Persona::load(f) {
+    for f in toml_files(&[dir.to_path_buf()]) {
+        match Persona::load(&f) {
             Ok(p) if p.id == id => return Ok(p),
             Ok(p) => ids.push(p.id),
+            // The file named for this id is broken: say why, not "no persona".
+            Err(e) if f.file_stem().is_some_and(|s| s == id) => return Err(e.into()),
             Err(_) => {}
         }
     }

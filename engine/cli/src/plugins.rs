@@ -153,6 +153,16 @@ pub fn load(options: &PluginOptions, only: &[String]) -> Result<Loaded> {
     Ok(Loaded { plugins, errors })
 }
 
+/// The enabled plugins for a session, shared between sessions; a plugin
+/// that does not load is reported on stderr and left out.
+pub fn load_for_sessions(options: &PluginOptions) -> Result<Arc<[Plugin]>> {
+    let loaded = load(options, &[])?;
+    for e in &loaded.errors {
+        eprintln!("warning: plugin not loaded: {e}");
+    }
+    Ok(Arc::from(loaded.plugins))
+}
+
 /// A plugin named by id (among the discovered ones) or by path.
 pub fn load_one(options: &PluginOptions, name: &str) -> Result<Plugin> {
     let host = host(options)?;

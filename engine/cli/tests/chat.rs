@@ -2,57 +2,13 @@
 //! `sparring user` as scripts call them, on the real SmolLM2 model and the
 //! built plugins.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{built, ok, repo, sparring_in, text};
 
-fn sparring(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sparring"))
-        .args(args)
-        .current_dir(repo())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sparring runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status,
-        text(&out)
-    );
-    out
-}
-
-/// The built-in plugins built into ./plugins, once per test binary.
-fn built() {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        ok(sparring(&["plugin", "build"], ""));
-    });
+/// `sparring args` from the repository root with `stdin` as its input.
+fn sparring(args: &[&str], stdin: &str) -> std::process::Output {
+    sparring_in(&repo(), args, stdin)
 }
 
 fn have_smollm2() -> bool {
@@ -137,6 +93,28 @@ fn chat_names_what_is_wrong() {
     let msg = text(&out);
     assert!(msg.contains("no persona `no-such-persona`"), "{msg}");
     assert!(msg.contains("hesitant-buyer-en"), "lists the ids: {msg}");
+    // A broken file named for the id: its own error, with file and line.
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(repo().join("personas/hesitant-buyer-en.toml")).unwrap();
+    let broken = dir.path().join("hesitant-buyer-en.toml");
+    std::fs::write(&broken, good.replace("difficulty = 2", "difficulty = 9")).unwrap();
+    let out = sparring(
+        &[
+            "chat",
+            "--persona",
+            "hesitant-buyer-en",
+            "--personas",
+            dir.path().to_str().unwrap(),
+            "--no-plugins",
+        ],
+        "",
+    );
+    assert!(!out.status.success());
+    let msg = text(&out);
+    assert!(
+        msg.contains("hesitant-buyer-en.toml:8: difficulty: must be 1 to 5"),
+        "{msg}"
+    );
     if !have_smollm2() {
         return;
     }

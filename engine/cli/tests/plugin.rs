@@ -1,49 +1,9 @@
 //! `sparring plugin …`, `sparring eval` and `sparring bench scoring` as users
 //! and scripts call them, on real components built by `plugin build`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn sparring_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sparring"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("sparring runs")
-}
-
-fn sparring(args: &[&str]) -> Output {
-    sparring_in(&repo(), args)
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status,
-        text(&out)
-    );
-    out
-}
-
-/// `sparring plugin build` of the built-in plugins, once per test binary.
-fn built() -> &'static str {
-    static BUILT: OnceLock<String> = OnceLock::new();
-    BUILT.get_or_init(|| text(&ok(sparring(&["plugin", "build"]))))
-}
+use common::{built, ok, repo, sparring, text};
 
 #[test]
 fn build_reports_each_builtin_plugin_with_its_skill_codes() {

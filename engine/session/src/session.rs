@@ -309,11 +309,24 @@ impl Session {
     /// line, else the authored fallback.
     fn voice(&mut self, intent: &str, on_event: &mut dyn FnMut(Event)) -> CustomerLine {
         let persona = self.persona.clone();
+        let said = self.said();
+        let speaks = self.options.model_languages.as_ref().is_none_or(|langs| {
+            langs
+                .iter()
+                .any(|l| l == "mul" || l == persona.language.code())
+        });
+        if !speaks {
+            return CustomerLine {
+                text: customer_prompt::fallback(&persona, &self.state, intent, &said),
+                intent: intent.to_string(),
+                source: LineSource::Authored,
+                candidates: Vec::new(),
+            };
+        }
         let (agent, customer) = customer_prompt::labels(persona.language);
         let messages =
             customer_prompt::build(&persona, &self.state, intent, &self.history, self.mode);
         let style = TranscriptStyle::new(agent, customer, persona.language.code());
-        let said = self.said();
         let revealed = self.state.revealed().to_vec();
         let tidy_labels = [
             customer,
@@ -325,19 +338,6 @@ impl Session {
             "客服",
         ];
         let mut candidates = Vec::new();
-        let speaks = self.options.model_languages.as_ref().is_none_or(|langs| {
-            langs
-                .iter()
-                .any(|l| l == "mul" || l == persona.language.code())
-        });
-        if !speaks {
-            return CustomerLine {
-                text: customer_prompt::fallback(&persona, &self.state, intent, &said),
-                intent: intent.to_string(),
-                source: LineSource::Authored,
-                candidates,
-            };
-        }
         for attempt in 0..self.options.attempts {
             on_event(Event::Attempt { attempt });
             let mut params = self.options.sampling.clone();
