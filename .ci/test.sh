@@ -30,6 +30,14 @@ echo "== build"
 # One build of everything, with the same features the tests use.
 cargo build --workspace --all-targets
 "$CARGO_TARGET_DIR/debug/sparring" plugin build plugins
+echo "== browser"
+# Browser tests drive Debian's Chromium with playwright-core (no browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+(cd engine/server/tests/browser && npm ci --no-audit --no-fund --silent)
+export SPARRING_REQUIRE_BROWSER=1
 echo "== models"
 "$CARGO_TARGET_DIR/debug/sparring" models pull --quiet smollm2-135m-instruct gemma3-270m multilingual-e5-small
 echo "== tests"

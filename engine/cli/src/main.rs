@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_scoring;
+mod bench_serve;
 mod chat;
 mod eval;
 mod fidelity;
@@ -11,6 +12,7 @@ mod openai_server;
 mod persona;
 mod plugin;
 mod plugins;
+mod serve;
 mod user;
 
 use anyhow::Result;
@@ -52,6 +54,8 @@ enum Command {
     User(user::UserCommand),
     /// Role-play with a persona: interactive in a terminal, scripted from stdin.
     Chat(chat::ChatArgs),
+    /// The web app: trainee, instructor and evaluator workspaces.
+    Serve(serve::ServeArgs),
     /// Persona files: check, list, fidelity eval.
     #[command(subcommand)]
     Persona(persona::PersonaCommand),
@@ -86,6 +90,7 @@ fn main() -> Result<()> {
         Command::Persona(cmd) => persona::run(cmd),
         Command::Chat(args) => chat::run(args),
         Command::User(cmd) => user::run(cmd),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod persona;
 pub mod scorecard;
 pub mod scoring;
+pub mod transcript;
 
 pub use chat::{FinishReason, GenerationStats, Message, PromptMode, Role, SamplingParams};
 pub use embedding::{cosine, EmbedError, Embedder};

@@ -7,6 +7,7 @@
 //! for another interface version yields a [`PluginError`] for that plugin only;
 //! the other plugins' scores still arrive.
 
+pub mod batch;
 pub mod bench;
 mod bindings;
 pub mod builder;

@@ -1,5 +1,7 @@
-//! Durable storage for the web app: users, role-play sessions, their turns and
-//! score overrides, in one SQLite file.
+//! Durable storage for the web app: users and their logins, role-play
+//! sessions, their turns and score overrides, the persona library in use,
+//! plugin settings, assignments, progress and overview statistics, and batch
+//! scoring jobs, in one SQLite file.
 //!
 //! Every turn is written in its own transaction as soon as it happens, with
 //! the write-ahead log and full sync, so a crash or kill mid-session loses no
@@ -7,8 +9,20 @@
 //! `sparring_session::Session::restore`). The schema is versioned with
 //! SQLite's `user_version` and migrated forward on open.
 
+mod assignments;
+mod auth;
+mod batches;
 mod migrations;
 pub mod password;
+mod personas;
+mod plugins;
+mod stats;
+
+pub use assignments::{Assignment, NewAssignment};
+pub use batches::{BatchCall, BatchRow};
+pub use personas::{PersonaVersion, StoredPersona};
+pub use plugins::PluginSetting;
+pub use stats::{OverviewRow, ProgressPoint};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -95,12 +109,18 @@ pub struct NewSession {
     /// "practice" (feedback live) or "exam" (feedback at the end).
     pub mode: String,
     pub opening: CustomerLine,
+    /// The assignment this session was started for, if any: it must be the
+    /// same user's, for the same persona and mode.
+    #[serde(default)]
+    pub assignment_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionRow {
     pub id: i64,
     pub user_id: i64,
+    /// The owner's name (staff see everyone's sessions).
+    pub user_name: String,
     pub persona_id: String,
     #[serde(skip)]
     pub persona_toml: String,
@@ -116,6 +136,7 @@ pub struct SessionRow {
     pub turns: usize,
     pub created_at: String,
     pub ended_at: Option<String>,
+    pub assignment_id: Option<i64>,
 }
 
 /// A correction an instructor makes to one AI score.
@@ -147,6 +168,10 @@ pub struct Override {
     pub by_user: i64,
     pub at: String,
 }
+
+/// The timestamp format of every `*_at` column (UTC, milliseconds): text
+/// that sorts in time order.
+pub(crate) const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
 /// One SQLite database. Not shared between threads: open one per thread or
 /// guard it with a mutex (SQLite serialises writers anyway).
@@ -270,10 +295,22 @@ impl Store {
     }
 
     pub fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.users_in("SELECT id FROM users ORDER BY id", [])
+    }
+
+    /// The users with one role, by id.
+    pub fn users_with_role(&self, role: Role) -> Result<Vec<User>, StoreError> {
+        self.users_in(
+            "SELECT id FROM users WHERE role = ?1 ORDER BY id",
+            [role.as_str()],
+        )
+    }
+
+    fn users_in<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<User>, StoreError> {
         let ids: Vec<i64> = self
             .conn
-            .prepare("SELECT id FROM users ORDER BY id")?
-            .query_map([], |r| r.get(0))?
+            .prepare(sql)?
+            .query_map(p, |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         ids.into_iter()
             .filter_map(|id| self.user(id).transpose())
@@ -281,10 +318,24 @@ impl Store {
     }
 
     /// Stores a new session (with its opening line) and returns its id.
+    /// A session for an assignment must match it (user, persona, mode):
+    /// `NotFound` for an unknown assignment, `Conflict` for a mismatch.
     pub fn create_session(&self, s: &NewSession) -> Result<i64, StoreError> {
+        if let Some(aid) = s.assignment_id {
+            let a = self
+                .assignment(aid)?
+                .ok_or_else(|| StoreError::NotFound(format!("assignment {aid}")))?;
+            if a.user_id != s.user_id || a.persona_id != s.persona_id || a.mode != s.mode {
+                return Err(StoreError::Conflict(format!(
+                    "assignment {aid} is for user {}, persona {} in {} mode",
+                    a.user_id, a.persona_id, a.mode
+                )));
+            }
+        }
         self.conn.execute(
-            "INSERT INTO sessions (user_id, persona_id, persona_toml, model, seed, mode, opening)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO sessions (user_id, persona_id, persona_toml, model, seed, mode, opening,
+                                   assignment_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 s.user_id,
                 s.persona_id,
@@ -292,7 +343,8 @@ impl Store {
                 s.model,
                 s.seed as i64,
                 s.mode,
-                json(&s.opening)
+                json(&s.opening),
+                s.assignment_id
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -389,84 +441,73 @@ impl Store {
 
     pub fn session(&self, session_id: i64) -> Result<Option<SessionRow>, StoreError> {
         Ok(self
-            .sessions_where("s.id = ?1", session_id)?
+            .sessions_where("s.id = ?1", [session_id])?
             .into_iter()
             .next())
     }
 
     /// A user's sessions, newest first.
     pub fn sessions_of(&self, user_id: i64) -> Result<Vec<SessionRow>, StoreError> {
-        self.sessions_where("s.user_id = ?1", user_id)
+        self.sessions_where("s.user_id = ?1", [user_id])
     }
 
-    fn sessions_where(&self, clause: &str, value: i64) -> Result<Vec<SessionRow>, StoreError> {
-        type Row = (
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            i64,
-            String,
-            Option<String>,
-        );
-        let rows: Vec<Row> = self
+    /// Everyone's sessions, newest first (for staff).
+    pub fn all_sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
+        self.sessions_where("1", [])
+    }
+
+    fn sessions_where<P: rusqlite::Params>(
+        &self,
+        clause: &str,
+        p: P,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        // The closure's inner result carries a corrupt JSON column out as
+        // such rather than as an SQL error.
+        let rows: Vec<Result<SessionRow, StoreError>> = self
             .conn
             .prepare(&format!(
-                "SELECT s.id, s.user_id, s.persona_id, s.persona_toml, s.model, s.seed, s.mode,
-                        s.opening, s.status, s.outcome, s.scorecard,
+                "SELECT s.id, s.user_id, u.name, s.persona_id, s.persona_toml, s.model, s.seed,
+                        s.mode, s.opening, s.status, s.outcome, s.scorecard,
                         (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id),
-                        s.created_at, s.ended_at
-                 FROM sessions s WHERE {clause} ORDER BY s.id DESC"
+                        s.created_at, s.ended_at, s.assignment_id
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE {clause} ORDER BY s.id DESC"
             ))?
-            .query_map([value], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                    r.get(13)?,
-                ))
+            .query_map(p, |r| {
+                let id: i64 = r.get(0)?;
+                let opening: String = r.get(8)?;
+                let scorecard: Option<String> = r.get(11)?;
+                let row = SessionRow {
+                    id,
+                    user_id: r.get(1)?,
+                    user_name: r.get(2)?,
+                    persona_id: r.get(3)?,
+                    persona_toml: r.get(4)?,
+                    model: r.get(5)?,
+                    seed: r.get::<_, i64>(6)? as u64,
+                    mode: r.get(7)?,
+                    opening: match parse(&format!("session {id} opening"), &opening) {
+                        Ok(line) => line,
+                        Err(e) => return Ok(Err(e)),
+                    },
+                    status: r.get(9)?,
+                    outcome: r.get(10)?,
+                    scorecard: match scorecard
+                        .map(|t| parse(&format!("session {id} scorecard"), &t))
+                        .transpose()
+                    {
+                        Ok(card) => card,
+                        Err(e) => return Ok(Err(e)),
+                    },
+                    turns: r.get::<_, i64>(12)? as usize,
+                    created_at: r.get(13)?,
+                    ended_at: r.get(14)?,
+                    assignment_id: r.get(15)?,
+                };
+                Ok(Ok(row))
             })?
             .collect::<Result<_, _>>()?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(SessionRow {
-                    id: r.0,
-                    user_id: r.1,
-                    persona_id: r.2,
-                    persona_toml: r.3,
-                    model: r.4,
-                    seed: r.5 as u64,
-                    mode: r.6,
-                    opening: parse(&format!("session {} opening", r.0), &r.7)?,
-                    status: r.8,
-                    outcome: r.9,
-                    scorecard: r
-                        .10
-                        .map(|t| parse(&format!("session {} scorecard", r.0), &t))
-                        .transpose()?,
-                    turns: r.11 as usize,
-                    created_at: r.12,
-                    ended_at: r.13,
-                })
-            })
-            .collect()
+        rows.into_iter().collect()
     }
 
     /// Overrides the AI's `dimension` score of a turn; the original stays

@@ -65,6 +65,78 @@ const STEPS: &[&str] = &[
         FOREIGN KEY (session_id, idx) REFERENCES turns(session_id, idx)
     );
     ",
+    // 2: web app: login sessions, the persona library in use with its edit
+    // history, plugin settings, assignments (and the session started for
+    // one), batch scoring jobs.
+    "
+    CREATE TABLE auth_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id),
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX auth_sessions_by_expiry ON auth_sessions(expires_at);
+    CREATE TABLE personas (
+        id         TEXT PRIMARY KEY,
+        toml       TEXT NOT NULL,
+        updated_by INTEGER REFERENCES users(id),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );
+    CREATE TABLE persona_versions (
+        id         INTEGER PRIMARY KEY,
+        persona_id TEXT NOT NULL,
+        toml       TEXT NOT NULL,
+        updated_by INTEGER REFERENCES users(id),
+        at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );
+    CREATE INDEX persona_versions_by_persona ON persona_versions(persona_id, id);
+    CREATE TABLE plugin_settings (
+        plugin_id  TEXT PRIMARY KEY,
+        enabled    INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        config     TEXT NOT NULL CHECK (json_type(config) = 'object'),
+        updated_by INTEGER REFERENCES users(id),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );
+    CREATE TABLE assignments (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        persona_id  TEXT NOT NULL,
+        mode        TEXT NOT NULL CHECK (mode IN ('practice', 'exam')),
+        due         TEXT CHECK (due IS NULL OR date(due) = due),
+        assigned_by INTEGER NOT NULL REFERENCES users(id),
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+    );
+    CREATE INDEX assignments_by_user ON assignments(user_id, id);
+    ALTER TABLE sessions ADD COLUMN assignment_id INTEGER REFERENCES assignments(id);
+    CREATE INDEX sessions_by_assignment ON sessions(assignment_id);
+    CREATE TABLE batches (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        name        TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+        calls_total INTEGER NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        finished_at TEXT,
+        summary     TEXT
+    );
+    CREATE INDEX batches_by_user ON batches(user_id, id);
+    CREATE TABLE batch_calls (
+        batch_id INTEGER NOT NULL REFERENCES batches(id),
+        idx      INTEGER NOT NULL,
+        call_id  TEXT NOT NULL,
+        agent_id TEXT,
+        result   TEXT NOT NULL,
+        PRIMARY KEY (batch_id, idx)
+    );
+    CREATE TABLE batch_errors (
+        id       INTEGER PRIMARY KEY,
+        batch_id INTEGER NOT NULL REFERENCES batches(id),
+        line     INTEGER NOT NULL,
+        message  TEXT NOT NULL
+    );
+    CREATE INDEX batch_errors_by_batch ON batch_errors(batch_id, line);
+    ",
 ];
 
 /// The schema version this build writes.

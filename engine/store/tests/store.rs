@@ -40,6 +40,7 @@ fn new_session(store: &Store, user: i64) -> i64 {
                 source: LineSource::Opening,
                 candidates: vec![],
             },
+            assignment_id: None,
         })
         .unwrap()
 }
@@ -50,7 +51,7 @@ fn sessions_turns_and_overrides_survive_reopening() {
     let path = dir.path().join("sparring.db");
     let (alice, sid) = {
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         let alice = store
             .add_user("alice", "$argon2id$x", Role::Trainee)
             .unwrap();
@@ -78,7 +79,7 @@ fn sessions_turns_and_overrides_survive_reopening() {
         (alice, sid)
     };
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1, "migrations run once");
+    assert_eq!(store.schema_version().unwrap(), 2, "migrations run once");
     let turns = store.turns(sid).unwrap();
     assert_eq!(turns, (0..3).map(turn).collect::<Vec<_>>());
     let row = store.session(sid).unwrap().unwrap();
