@@ -79,7 +79,7 @@ pub fn run(args: ServeBenchArgs) -> Result<()> {
     } else {
         println!(
             "model {model}, persona {}, {} attempts per line",
-            args.persona, args.serve.attempts
+            args.persona, args.serve.voice.attempts
         );
         println!("| sessions | turns each | done | stored | first token p50 | p99 | turn p50 | p99 | wall |");
         println!("|---|---|---|---|---|---|---|---|---|");

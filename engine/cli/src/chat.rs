@@ -14,16 +14,32 @@ use crate::generate::open_backend;
 use crate::persona::find_persona;
 use crate::plugins::{self, PluginOptions};
 
-#[derive(Args)]
-pub struct ChatArgs {
-    /// Persona id (see `sparring persona list`) or a persona file.
-    #[arg(long)]
-    pub persona: String,
+/// Who voices the customer, for the commands that role-play (chat, serve).
+#[derive(Args, Clone)]
+pub struct VoiceArgs {
     /// A model id from `sparring models list`, or a path to a GGUF file.
     /// The default speaks Chinese and English; SmolLM2 speaks only English
     /// (Chinese personas then use their authored lines).
     #[arg(long, default_value = "gemma3-270m")]
     pub model: String,
+    /// Model candidates per customer line before the authored fallback.
+    #[arg(long, default_value_t = 3)]
+    pub attempts: usize,
+    /// Voice the customer with an OpenAI-compatible server at this URL;
+    /// `--model` is then the server's model name.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ChatArgs {
+    /// Persona id (see `sparring persona list`) or a persona file.
+    #[arg(long)]
+    pub persona: String,
+    #[command(flatten)]
+    pub voice: VoiceArgs,
     /// Same persona, model, seed and replies give the same transcript.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -33,20 +49,11 @@ pub struct ChatArgs {
     /// Directory of persona files to find `--persona` in.
     #[arg(long, default_value = "personas")]
     pub personas: PathBuf,
-    /// Model candidates per customer line before the authored fallback.
-    #[arg(long, default_value_t = 3)]
-    pub attempts: usize,
     /// Rate replies with no plugins (mood then moves only by turn rules).
     #[arg(long)]
     pub no_plugins: bool,
     #[command(flatten)]
     pub plugin_options: PluginOptions,
-    /// Voice the customer with an OpenAI-compatible server at this URL;
-    /// `--model` is then the server's model name.
-    #[arg(long, value_name = "URL")]
-    pub server: Option<String>,
-    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
 }
 
 /// Loads the persona, plugins and model, and starts the session.
@@ -72,16 +79,16 @@ pub fn start(
 pub fn run(args: ChatArgs) -> Result<()> {
     let options = SessionOptions {
         seed: args.seed,
-        attempts: args.attempts,
-        model_languages: crate::generate::model_languages(&args.model),
+        attempts: args.voice.attempts,
+        model_languages: crate::generate::model_languages(&args.voice.model),
         ..SessionOptions::default()
     };
     let (mut session, model) = start(
         &args.persona,
         &args.personas,
-        &args.model,
-        args.server.as_deref(),
-        args.api_key.clone(),
+        &args.voice.model,
+        args.voice.server.as_deref(),
+        args.voice.api_key.clone(),
         (!args.no_plugins).then_some(&args.plugin_options),
         options,
     )?;

@@ -10,6 +10,7 @@ use sparring_server::state::AppState;
 use sparring_server::{build_state, ServerConfig};
 use sparring_store::{password, Role, Store};
 
+use crate::chat::VoiceArgs;
 use crate::generate::{model_languages, open_backend};
 use crate::plugins::{self, PluginOptions};
 
@@ -24,20 +25,10 @@ pub struct ServeArgs {
     /// Persona files added to the library on start (ids not yet in the database).
     #[arg(long, default_value = "personas")]
     pub personas: PathBuf,
-    /// A model id from `sparring models list`, or a path to a GGUF file.
-    #[arg(long, default_value = "gemma3-270m")]
-    pub model: String,
-    /// Model candidates per customer line before the authored fallback.
-    #[arg(long, default_value_t = 3)]
-    pub attempts: usize,
+    #[command(flatten)]
+    pub voice: VoiceArgs,
     #[command(flatten)]
     pub plugin_options: PluginOptions,
-    /// Voice customers with an OpenAI-compatible server at this URL;
-    /// `--model` is then the server's model name.
-    #[arg(long, value_name = "URL")]
-    pub server: Option<String>,
-    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
     /// How long a login lasts, in hours.
     #[arg(long, default_value_t = 12)]
     pub login_hours: i64,
@@ -62,8 +53,11 @@ fn first_admin(db: &std::path::Path) -> Result<Option<String>> {
 /// The app's state from these arguments: the model, the plugins, the store.
 /// Returns it with the model's name and where it is.
 pub fn build(args: &ServeArgs, db: &std::path::Path) -> Result<(Arc<AppState>, String, String)> {
-    let (backend, model, location) =
-        open_backend(&args.model, args.server.as_deref(), args.api_key.clone())?;
+    let (backend, model, location) = open_backend(
+        &args.voice.model,
+        args.voice.server.as_deref(),
+        args.voice.api_key.clone(),
+    )?;
     let host = plugins::host(&args.plugin_options)?;
     let mut manifests = Vec::new();
     let mut plugin_errors = Vec::new();
@@ -78,8 +72,8 @@ pub fn build(args: &ServeArgs, db: &std::path::Path) -> Result<(Arc<AppState>, S
         personas_dir: Some(args.personas.clone()).filter(|d| d.is_dir()),
         backend: Arc::from(backend),
         model: model.clone(),
-        model_languages: model_languages(&args.model),
-        attempts: args.attempts,
+        model_languages: model_languages(&args.voice.model),
+        attempts: args.voice.attempts,
         host,
         plugins: manifests,
         plugin_errors,

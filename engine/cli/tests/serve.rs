@@ -64,6 +64,21 @@ async fn login(http: &reqwest::Client, base: &str) -> String {
     v["token"].as_str().expect("logged in").to_string()
 }
 
+/// `method path` with a bearer token and maybe a JSON body; the JSON reply.
+async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = http.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 /// Sends a reply and reads the stream to `done`; the stored turn.
 async fn reply(http: &reqwest::Client, base: &str, token: &str, id: i64, text: &str) -> Value {
     let body = http
@@ -110,16 +125,14 @@ async fn a_killed_server_keeps_every_stored_turn_and_the_session_goes_on() {
     let http = reqwest::Client::new();
     let (mut child, base) = serve(&db);
     let token = login(&http, &base).await;
-    let v: Value = http
-        .post(format!("{base}/api/sessions"))
-        .bearer_auth(&token)
-        .json(&json!({ "persona_id": "billing-inquiry-en", "mode": "practice", "seed": 3 }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/sessions"),
+        &token,
+        Some(json!({ "persona_id": "billing-inquiry-en", "mode": "practice", "seed": 3 })),
+    )
+    .await;
     let id = v["id"].as_i64().unwrap();
     let t1 = reply(
         &http,
@@ -157,15 +170,14 @@ async fn a_killed_server_keeps_every_stored_turn_and_the_session_goes_on() {
 
     let (mut child, base) = serve(&db);
     let token = login(&http, &base).await; // logins are stored too
-    let v: Value = http
-        .get(format!("{base}/api/sessions/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = call(
+        &http,
+        reqwest::Method::GET,
+        format!("{base}/api/sessions/{id}"),
+        &token,
+        None,
+    )
+    .await;
     let turns = v["turns"].as_array().unwrap();
     assert!(turns.len() >= 2, "{v}");
     assert_eq!(turns[0], t1);
@@ -181,15 +193,14 @@ async fn a_killed_server_keeps_every_stored_turn_and_the_session_goes_on() {
     )
     .await;
     assert!(!t["customer"]["text"].as_str().unwrap().is_empty());
-    let v: Value = http
-        .post(format!("{base}/api/sessions/{id}/end"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/sessions/{id}/end"),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(v["status"], "ended", "{v}");
     assert_eq!(v["turns"].as_array().unwrap().len(), turns.len() + 1);
     assert!(v["scorecard"]["total"].as_f64().is_some(), "{v}");

@@ -134,32 +134,20 @@ pub async fn run(
             Ok::<_, String>((token, id, timings))
         }
     });
-    let results = match tokio::time::timeout(deadline, futures::future::join_all(work)).await {
-        Ok(r) => r,
-        Err(_) => {
-            return LoadReport {
-                sessions: trainees.len(),
-                turns_per_session: replies.len(),
-                turns_done: 0,
-                turns_stored: 0,
-                first_token_ms: Vec::new(),
-                turn_ms: Vec::new(),
-                wall_s: started.elapsed().as_secs_f64(),
-                errors: vec![format!("did not finish within {deadline:?}")],
-            }
-        }
-    };
-    let wall_s = started.elapsed().as_secs_f64();
-    let mut report = LoadReport {
+    let empty = |errors: Vec<String>| LoadReport {
         sessions: trainees.len(),
         turns_per_session: replies.len(),
         turns_done: 0,
         turns_stored: 0,
         first_token_ms: Vec::new(),
         turn_ms: Vec::new(),
-        wall_s,
-        errors: Vec::new(),
+        wall_s: started.elapsed().as_secs_f64(),
+        errors,
     };
+    let Ok(results) = tokio::time::timeout(deadline, futures::future::join_all(work)).await else {
+        return empty(vec![format!("did not finish within {deadline:?}")]);
+    };
+    let mut report = empty(Vec::new());
     for r in results {
         match r {
             Err(e) => report.errors.push(e),
