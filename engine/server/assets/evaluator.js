@@ -78,6 +78,11 @@
         th(t("col.errors"), "num"), th(t("col.created")), th(t("col.finished")))), tbody)));
   }
 
+  // A call's per-turn results: `turns` is that list (OpenAPI BatchCall); older
+  // drafts of the contract called it `results` and put a count in `turns`.
+  const callResults = (c) => (Array.isArray(c.results) ? c.results : Array.isArray(c.turns) ? c.turns : []);
+  const callTurns = (c) => (typeof c.turns === "number" ? c.turns : callResults(c).length);
+
   function scoreList(scores, reply) {
     const marks = [];
     for (const s of scores || []) for (const sp of s.evidence || []) marks.push({ span: sp, label: App.dimName(s.dimension), cls: "ev-" + s.dimension });
@@ -99,9 +104,11 @@
 
   function renderDetail() {
     const box = $("batch-detail");
-    if (!state.selected) { box.hidden = true; App.clear(box); return; }
+    if (!state.selected) { box.hidden = true; App.clear(box); delete box.dataset.status; return; }
     box.hidden = false;
     App.clear(box);
+    box.dataset.batchId = state.selected;
+    if (state.detail && !state.detailError) box.dataset.status = state.detail.status; else delete box.dataset.status;
     if (state.detailError) return box.append(el("p", { class: "msg-line error", text: t("common.error", { msg: App.errorText(state.detailError) }) }));
     const d = state.detail;
     if (!d) return box.append(el("p", { class: "muted", text: t("common.loading") }));
@@ -136,7 +143,7 @@
         el("tbody", {}, calls.map((c) => el("tr", { "data-call-id": c.call_id },
           td(t("col.call"), el("code", { text: String(c.call_id) })),
           td(t("col.agent"), c.agent_id || t("common.dash")),
-          td(t("col.turns"), App.fmtNum(c.turns), "num"),
+          td(t("col.turns"), App.fmtNum(callTurns(c)), "num"),
           dimNames.map((n) => {
             const v = c.dimensions ? c.dimensions[n] : null;
             return td(App.dimName(n), App.fmtNum(v), "num" + (v === null || v === undefined ? "" : " cell-" + App.scoreClass(v)));
@@ -145,12 +152,12 @@
       for (const c of calls) {
         const det = el("details", { "data-call-id": c.call_id, "data-testid": "call-details" },
           el("summary", {}, String(c.call_id), c.agent_id ? el("span", { class: "muted small", text: " · " + c.agent_id }) : null,
-            el("span", { class: "muted small", text: " · " + t("common.turns", { n: (c.results || []).length }) })));
+            el("span", { class: "muted small", text: " · " + (callResults(c).length === 1 ? t("common.turns_one") : t("common.turns", { n: callResults(c).length })) })));
         // Built lazily: big batches have many turns.
         det.addEventListener("toggle", () => {
           if (!det.open || det.dataset.built) return;
           det.dataset.built = "1";
-          for (const r of c.results || []) {
+          for (const r of callResults(c)) {
             det.append(el("div", { class: "turn-result" },
               el("div", { class: "small muted", text: t("eval.turn", { n: r.turn }) }),
               scoreList(r.scores, r.reply)));
@@ -166,7 +173,7 @@
     if (!errs.length) box.append(el("p", { class: "muted", text: t("eval.no_errors") }));
     else box.append(el("div", { class: "table-wrap" }, el("table", { id: "batch-errors", class: "stack-sm" },
       el("thead", {}, el("tr", {}, th(t("col.line"), "num"), th(t("col.message")))),
-      el("tbody", {}, errs.map((e) => el("tr", {},
+      el("tbody", {}, errs.map((e) => el("tr", { "data-line": e.line === null || e.line === undefined ? "" : String(e.line) },
         td(t("col.line"), e.line === null || e.line === undefined ? t("common.dash") : String(e.line), "num"),
         td(t("col.message"), e.message || "")))))));
   }
@@ -196,6 +203,7 @@
       const d = [...document.querySelectorAll("#batch-detail details")].find((x) => x.dataset.callId === cid);
       if (d) d.open = true;
     }
+    schedulePoll();
   }
 
   function select(id) {
@@ -207,14 +215,16 @@
     loadDetail();
   }
 
+  // Polls every 2 s while any batch, or the one shown, is still running. The list
+  // and the detail are two requests, so either may be the first to see it done.
   function schedulePoll() {
     clearTimeout(pollTimer);
-    const running = (state.batches || []).some((b) => b.status === "running");
+    const detailRunning = !!state.detail && state.detail.status === "running";
+    const running = detailRunning || (state.batches || []).some((b) => b.status === "running");
     if (!running) return;
     pollTimer = setTimeout(async () => {
-      const sel = state.selected && (state.batches || []).find((b) => String(b.id) === state.selected);
       await loadBatches();
-      if (sel && sel.status === "running") await loadDetail();
+      if (state.detail && state.detail.status === "running") await loadDetail();
     }, 2000);
   }
 

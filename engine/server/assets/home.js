@@ -97,7 +97,7 @@
     for (const s of rows) {
       const ended = s.status === "ended";
       tb.append(el("tr", { "data-session-id": s.id },
-        el("td", { "data-label": t("col.date"), text: App.fmtDate(s.created_at) }),
+        el("td", { class: "nowrap", "data-label": t("col.date"), text: App.fmtDate(s.created_at) }),
         el("td", { "data-label": t("col.persona"), text: s.persona_name || s.persona_id || "" }),
         el("td", { "data-label": t("col.mode") }, App.badge(App.modeName(s.mode), s.mode === "exam" ? "exam" : "")),
         el("td", { "data-label": t("col.status") }, App.badge(App.statusName(s.status), s.status)),

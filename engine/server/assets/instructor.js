@@ -1,5 +1,6 @@
 // Instructor workspace: personas, scoring plugins, assignments, class overview and
-// recent sessions (links to /session/{id} for review and overrides).
+// recent sessions (links to /session/{id} for review and overrides), and accounts
+// (the list for instructors and admins; adding one for admins only).
 (function () {
   "use strict";
   const { App, I18N } = window;
@@ -7,7 +8,7 @@
   const el = App.el;
   const $ = (id) => document.getElementById(id);
 
-  const TABS = ["personas", "plugins", "assignments", "overview", "sessions"];
+  const TABS = ["personas", "plugins", "assignments", "overview", "sessions", "accounts"];
   const state = { personas: null, plugins: null, users: null, assignments: null, overview: null, sessions: null, errors: {}, progressUser: null, progress: null };
   const pluginDrafts = new Map(); // id -> {enabled, config text, msg} kept across re-renders
 
@@ -31,6 +32,12 @@
       $("panel-" + n).hidden = n !== name;
     }
     if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
+    // On a phone the tab row scrolls sideways: keep the chosen tab in view.
+    const tabs = document.querySelector(".tabs"), cur = $("tab-" + name);
+    if (tabs.scrollWidth > tabs.clientWidth) {
+      const left = cur.offsetLeft - tabs.offsetLeft;
+      if (left < tabs.scrollLeft || left + cur.offsetWidth > tabs.scrollLeft + tabs.clientWidth) tabs.scrollLeft = Math.max(0, left - 16);
+    }
   }
 
   // ---- personas ----
@@ -47,7 +54,7 @@
         td(t("col.language"), App.langName(p.language)),
         td(t("col.scenario"), App.scenarioName(p.scenario)),
         td(t("col.difficulty"), String(p.difficulty)),
-        td(t("col.updated"), App.fmtDate(p.updated_at)),
+        td(t("col.updated"), App.fmtDate(p.updated_at), "nowrap"),
         td("", el("a", { class: "btn secondary small", href: "/instructor/personas/" + encodeURIComponent(p.id), "data-testid": "persona-edit", text: t("instructor.edit") }))))));
   }
 
@@ -62,7 +69,7 @@
       const draft = pluginDrafts.get(p.id);
       const cid = "plugin-" + p.id.replace(/[^\w-]/g, "_");
       const check = el("input", { type: "checkbox", id: cid + "-enabled", checked: draft.enabled, "data-testid": "plugin-enabled" });
-      const area = el("textarea", { id: cid + "-config", class: "mono", spellcheck: "false", "data-testid": "plugin-config", value: draft.text });
+      const area = el("textarea", { id: cid + "-config", class: "mono", spellcheck: "false", "data-testid": "plugin-config", rows: Math.min(14, Math.max(3, draft.text.split("\n").length + 1)), value: draft.text });
       const msg = el("p", { class: "msg-line", role: "status", hidden: true, "data-testid": "plugin-msg" });
       if (draft.msg) App.say(msg, draft.msg.text, draft.msg.kind);
       check.addEventListener("change", () => { draft.enabled = check.checked; });
@@ -223,7 +230,7 @@
     box.append(table("sessions-table",
       [t("col.date"), t("col.trainee"), t("col.persona"), t("col.mode"), t("col.status"), el("th", { class: "num", text: t("col.total") }), t("col.tier"), t("col.outcome"), ""],
       rows.map((s) => el("tr", { "data-session-id": s.id },
-        td(t("col.date"), App.fmtDate(s.created_at)),
+        td(t("col.date"), App.fmtDate(s.created_at), "nowrap"),
         td(t("col.trainee"), s.user_name || String(s.user_id)),
         td(t("col.persona"), s.persona_name || s.persona_id || t("session.preview")),
         td(t("col.mode"), App.badge(App.modeName(s.mode), s.mode === "exam" ? "exam" : "")),
@@ -234,7 +241,61 @@
         td("", el("a", { href: "/session/" + encodeURIComponent(s.id), class: "btn secondary small", "data-testid": "session-review", text: t("instructor.review") }))))));
   }
 
-  function renderAll() { renderPersonas(); renderPlugins(); renderAssignments(); renderOverview(); renderSessions(); }
+  // ---- accounts ----
+  const isAdmin = () => !!App.me && App.me.role === "admin";
+  const roleName = (r) => I18N.tOr("role." + r, r);
+
+  function renderAccounts() {
+    $("account-add").hidden = !isAdmin();
+    const box = App.clear($("account-table"));
+    if (state.errors.users) return box.append(errorBox(state.errors.users));
+    if (!state.users) return box.append(loading());
+    if (!isAdmin()) box.append(el("p", { class: "muted small", text: t("accounts.admin_only") }));
+    if (!state.users.length) return box.append(el("p", { class: "muted", text: t("common.none") }));
+    box.append(el("p", { class: "muted small", text: t("accounts.count", { n: state.users.length }) }));
+    box.append(table("accounts-table", [t("col.name"), t("col.role"), el("th", { class: "num", text: t("col.id") })],
+      state.users.map((u) => el("tr", { "data-user-id": u.id, "data-user-name": u.name },
+        td(t("col.name"), [el("strong", { text: u.name }),
+          App.me && String(App.me.id) === String(u.id) ? el("span", { class: "muted small", text: " (" + t("accounts.you") + ")" }) : null]),
+        td(t("col.role"), App.badge(roleName(u.role), "role-" + u.role)),
+        td(t("col.id"), String(u.id), "num")))));
+  }
+
+  // The server's 409/422 answers, said in the UI language.
+  function accountError(e, name) {
+    if (e instanceof App.ApiError) {
+      if (e.status === 409) return t("accounts.err_taken", { name });
+      if (e.status === 422 && e.data.field === "password") return t("accounts.err_password");
+      if (e.status === 422 && e.data.field === "name") return t("accounts.err_name");
+      if (e.status === 422 && e.data.field === "role") return t("accounts.err_role");
+    }
+    return t("common.error", { msg: App.errorText(e) });
+  }
+
+  async function submitAccount(ev) {
+    ev.preventDefault();
+    const msg = $("account-msg");
+    const name = $("account-name").value.trim(), role = $("account-role").value, password = $("account-password").value;
+    if (!name) { App.say(msg, t("accounts.err_name"), "error"); $("account-name").focus(); return; }
+    $("account-submit").disabled = true;
+    App.say(msg, t("accounts.adding"), "info");
+    try {
+      const u = await App.api("POST", "/api/users", { name, role, password });
+      App.say(msg, t("accounts.added", { name: u.name, role: roleName(u.role) }), "ok");
+      $("account-name").value = "";
+      $("account-password").value = "";
+      try { state.users = await App.get("/api/users"); state.errors.users = null; }
+      catch (e) { if (state.users && !state.users.some((x) => x.id === u.id)) state.users.push(u); }
+      renderAccounts();
+      fillAssignForm();
+    } catch (e) {
+      if (e instanceof App.ApiError && e.status === 401) return;
+      App.say(msg, accountError(e, name), "error");
+      (e instanceof App.ApiError && e.status === 422 && e.data.field === "password" ? $("account-password") : $("account-name")).focus();
+    } finally { $("account-submit").disabled = false; }
+  }
+
+  function renderAll() { renderPersonas(); renderPlugins(); renderAssignments(); renderOverview(); renderSessions(); renderAccounts(); }
 
   async function load(key, path, after) {
     try { state[key] = await App.get(path); state.errors[key] = null; }
@@ -255,12 +316,13 @@
     window.addEventListener("hashchange", () => showTab(location.hash.slice(1)));
     showTab(location.hash.slice(1));
     $("assign-form").addEventListener("submit", submitAssignment);
+    $("account-form").addEventListener("submit", submitAccount);
     renderAll();
     I18N.onChange(renderAll);
     await Promise.all([
       load("personas", "/api/personas", () => { renderPersonas(); fillAssignForm(); }),
       load("plugins", "/api/plugins", renderPlugins),
-      load("users", "/api/users", fillAssignForm),
+      load("users", "/api/users", () => { fillAssignForm(); renderAccounts(); }),
       load("assignments", "/api/assignments", renderAssignments),
       load("overview", "/api/overview", renderOverview),
       load("sessions", "/api/sessions", renderSessions)

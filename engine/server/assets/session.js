@@ -200,7 +200,8 @@
     if (ended()) App.say(note, t("session.ended_note"), "info");
     else if (!owner) App.say(note, t("session.view_only"), "info");
     else App.say(note, "");
-    form.hidden = !owner;
+    // An ended session is a replay: no composer (its controls stay disabled underneath).
+    form.hidden = !owner || ended();
     form.dataset.busy = busy ? "1" : "0";
     const off = !owner || ended() || busy;
     $("reply-input").disabled = !owner || ended();

@@ -12,6 +12,7 @@ pub mod loadtest;
 pub mod pages;
 pub mod plugins;
 pub mod state;
+pub mod throttle;
 
 use crate::plugins::{PluginRegistry, Setting};
 use crate::state::AppState;
@@ -36,6 +37,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/login"),
     ("post", "/api/logout"),
     ("get", "/api/me"),
+    ("post", "/api/me/password"),
     ("get", "/api/users"),
     ("post", "/api/users"),
     ("get", "/api/personas"),
@@ -43,6 +45,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/personas/check"),
     ("get", "/api/personas/{id}"),
     ("put", "/api/personas/{id}"),
+    ("get", "/api/personas/{id}/versions"),
     ("get", "/api/sessions"),
     ("post", "/api/sessions"),
     ("get", "/api/sessions/{id}"),
@@ -185,10 +188,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/login", post(account::login))
         .route("/api/logout", post(account::logout))
         .route("/api/me", get(account::me))
+        .route("/api/me/password", post(account::change_password))
         .route("/api/users", get(account::users).post(account::add_user))
         .route("/api/personas", get(personas::list).post(personas::create))
         .route("/api/personas/check", post(personas::check))
         .route("/api/personas/{id}", get(personas::get).put(personas::put))
+        .route("/api/personas/{id}/versions", get(personas::versions))
         .route("/api/sessions", get(sessions::list).post(sessions::create))
         .route("/api/sessions/{id}", get(sessions::get))
         .route("/api/sessions/{id}/turns", post(sessions::turn))

@@ -3,6 +3,7 @@
 
 use crate::error::ApiError;
 use crate::plugins::PluginRegistry;
+use crate::throttle::LoginThrottle;
 use sparring_core::persona::Persona;
 use sparring_llm::ChatBackend;
 use sparring_session::Session;
@@ -30,6 +31,7 @@ pub struct AppState {
     live: Mutex<HashMap<i64, LiveSession>>,
     /// How long a login lasts.
     pub login_ttl_secs: i64,
+    pub throttle: LoginThrottle,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             plugins,
             live: Mutex::new(HashMap::new()),
             login_ttl_secs,
+            throttle: LoginThrottle::default(),
         }
     }
 

@@ -498,3 +498,92 @@ async fn oversized_and_malformed_requests_get_clear_errors() {
     let (_, v) = alice.get(&format!("/api/sessions/{id}")).await;
     assert_eq!(v["turns"], json!([]), "no turn was stored");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_lock_the_name_for_a_while() {
+    let Some(server) = TestServer::start().await else {
+        return;
+    };
+    let attempt = |name: &'static str, pw: &'static str| {
+        server
+            .http
+            .post(server.url("/api/login"))
+            .json(&json!({ "name": name, "password": pw }))
+            .send()
+    };
+    for _ in 0..sparring_server::throttle::MAX_FAILURES {
+        assert_eq!(
+            attempt("alice", "guess guess guess")
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Now even the right password is refused, and says why.
+    let r = attempt("alice", PASSWORD).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed logins"),
+        "{v}"
+    );
+    // Other names are not affected.
+    assert_eq!(
+        attempt("bob", PASSWORD).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_ends_every_login_of_that_user() {
+    let Some(server) = TestServer::start().await else {
+        return;
+    };
+    let phone = server.login("alice").await;
+    let laptop = server.login("alice").await;
+    let (s, v) = laptop
+        .post(
+            "/api/me/password",
+            json!({ "current": "wrong", "new": "another long passphrase" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = laptop
+        .post(
+            "/api/me/password",
+            json!({ "current": PASSWORD, "new": "short" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "new");
+    let (s, v) = laptop
+        .post(
+            "/api/me/password",
+            json!({ "current": PASSWORD, "new": "another long passphrase" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let fresh = v["token"].as_str().unwrap();
+    assert_eq!(phone.get("/api/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(laptop.get("/api/me").await.0, StatusCode::UNAUTHORIZED);
+    let r = server
+        .http
+        .get(server.url("/api/me"))
+        .bearer_auth(fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = server
+        .http
+        .post(server.url("/api/login"))
+        .json(&json!({ "name": "alice", "password": "another long passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}

@@ -248,6 +248,20 @@ async fn instructors_author_personas_and_try_unsaved_ones() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, versions) = ivy.get("/api/personas/billing-inquiry-en/versions").await;
+    assert_eq!(s, StatusCode::OK);
+    let versions = versions.as_array().unwrap();
+    assert_eq!(versions.len(), 2, "the seeded file and the edit");
+    assert!(versions[0]["updated_by"].is_null());
+    assert_eq!(versions[1]["updated_by"], ivy.user_id);
+    assert_eq!(versions[1]["toml"], edited.as_str());
+    assert_eq!(
+        alice
+            .get("/api/personas/billing-inquiry-en/versions")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
     let new = alice.start("billing-inquiry-en", "practice").await;
     assert_eq!(
         new["opening"]["text"],

@@ -19,6 +19,11 @@ impl Store {
         if self.user(user_id)?.is_none() {
             return Err(StoreError::NotFound(format!("user {user_id}")));
         }
+        // Expired logins (everyone's) go when a new one comes.
+        self.conn.execute(
+            &format!("DELETE FROM auth_sessions WHERE expires_at <= {NOW}"),
+            [],
+        )?;
         let n = self.conn.execute(
             "INSERT OR IGNORE INTO auth_sessions (token_hash, user_id, csrf, expires_at)
              VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?4 || ' seconds'))",
@@ -31,17 +36,14 @@ impl Store {
     }
 
     /// The user logged in with `token_hash` and the login's CSRF token;
-    /// `None` when missing or expired. Expired logins (everyone's) are
-    /// deleted on the way.
+    /// `None` when missing or expired. A read only: every API call asks.
     pub fn login(&self, token_hash: &str) -> Result<Option<(User, String)>, StoreError> {
-        self.conn.execute(
-            &format!("DELETE FROM auth_sessions WHERE expires_at <= {NOW}"),
-            [],
-        )?;
         let found: Option<(i64, String)> = self
             .conn
             .query_row(
-                "SELECT user_id, csrf FROM auth_sessions WHERE token_hash = ?1",
+                &format!(
+                    "SELECT user_id, csrf FROM auth_sessions WHERE token_hash = ?1 AND expires_at > {NOW}"
+                ),
                 [token_hash],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -58,6 +60,25 @@ impl Store {
             "DELETE FROM auth_sessions WHERE token_hash = ?1",
             [token_hash],
         )?;
+        Ok(())
+    }
+
+    /// Ends every login of a user (after a password change).
+    pub fn delete_logins_of(&self, user_id: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM auth_sessions WHERE user_id = ?1", [user_id])?;
+        Ok(())
+    }
+
+    /// Replaces a user's password hash.
+    pub fn set_password(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![user_id, password_hash],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("user {user_id}")));
+        }
         Ok(())
     }
 }

@@ -267,7 +267,26 @@ fn logins_last_until_they_expire_or_log_out() {
     store.delete_login("hash-a").unwrap();
     store.delete_login("hash-a").unwrap();
     assert_eq!(store.login("hash-a").unwrap(), None);
-    assert_eq!(count(&path, "SELECT COUNT(*) FROM auth_sessions"), 0);
+    // The next login clears the expired ones.
+    store
+        .create_login(alice.id, "hash-b", "csrf-b", 60)
+        .unwrap();
+    store
+        .create_login(alice.id, "hash-c", "csrf-c", 60)
+        .unwrap();
+    assert_eq!(count(&path, "SELECT COUNT(*) FROM auth_sessions"), 2);
+    // A new password ends every login of that user.
+    store.set_password(alice.id, "new-hash").unwrap();
+    store.delete_logins_of(alice.id).unwrap();
+    assert_eq!(store.login("hash-b").unwrap(), None);
+    assert_eq!(
+        store.user(alice.id).unwrap().unwrap().password_hash,
+        "new-hash"
+    );
+    assert!(matches!(
+        store.set_password(999, "x"),
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 #[test]

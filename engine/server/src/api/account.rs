@@ -32,6 +32,16 @@ pub async fn login(
     if !auth::same_origin(&headers) {
         return Err(ApiError::forbidden("login from another site refused"));
     }
+    if let Some(wait) = state.throttle.wait(&body.name) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many failed logins for `{}`; try again in {} minutes",
+                body.name,
+                wait.as_secs().div_ceil(60)
+            ),
+        ));
+    }
     let user = state.db().user_by_name(&body.name)?;
     // Verify even for an unknown name, so timing does not tell which names exist.
     let stored = user
@@ -45,12 +55,20 @@ pub async fn login(
     let user = match (ok, user) {
         (true, Some(u)) => u,
         _ => {
+            state.throttle.failed(&body.name);
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "wrong name or password",
-            ))
+            ));
         }
     };
+    state.throttle.succeeded(&body.name);
+    issue_login(&state, &user)
+}
+
+/// A new login for `user`: the cookie, and in the body the CSRF token and
+/// the bearer token (for scripts).
+fn issue_login(state: &AppState, user: &User) -> ApiResult<Response> {
     let token = auth::random_token();
     let csrf = auth::random_token();
     state.db().create_login(
@@ -59,7 +77,7 @@ pub async fn login(
         &csrf,
         state.login_ttl_secs,
     )?;
-    let body = json!({ "user": user_json(&user), "csrf": csrf, "token": token });
+    let body = json!({ "user": user_json(user), "csrf": csrf, "token": token });
     Ok((
         [(SET_COOKIE, auth::login_cookie(&token, state.login_ttl_secs))],
         Json(body),
@@ -119,4 +137,35 @@ pub async fn add_user(
         .map_err(|e| ApiError::invalid(e.to_string()).with_field("password"))?;
     let user = state.db().add_user(&name, &hash, role)?;
     Ok((StatusCode::CREATED, Json(user_json(&user))))
+}
+
+#[derive(Deserialize)]
+pub struct NewPassword {
+    current: String,
+    new: String,
+}
+
+/// Changes the caller's own password; every login of theirs ends, so a
+/// stolen cookie stops working too. The reply carries a fresh login.
+pub async fn change_password(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    JsonBody(body): JsonBody<NewPassword>,
+) -> ApiResult<Response> {
+    let stored = caller.user.password_hash.clone();
+    let (current, new) = (body.current, body.new);
+    let hash = tokio::task::spawn_blocking(move || {
+        if !password::verify(&current, &stored) {
+            return Err(ApiError::forbidden("the current password is wrong").with_field("current"));
+        }
+        password::hash(&new).map_err(|e| ApiError::invalid(e.to_string()).with_field("new"))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    {
+        let db = state.db();
+        db.set_password(caller.user.id, &hash)?;
+        db.delete_logins_of(caller.user.id)?;
+    }
+    issue_login(&state, &caller.user)
 }

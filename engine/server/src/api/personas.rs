@@ -127,3 +127,17 @@ pub async fn create(
     db.put_persona(&persona.id, &body.toml, Some(caller.user.id))?;
     Ok((StatusCode::CREATED, Json(summary(&persona, None))))
 }
+
+/// Every saved version of a persona, oldest first: who changed what, when.
+pub async fn versions(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require(STAFF, "read persona files")?;
+    let versions = state.db().persona_versions(&id)?;
+    if versions.is_empty() {
+        return Err(ApiError::not_found(format!("persona `{id}`")));
+    }
+    Ok(Json(json!(versions)))
+}

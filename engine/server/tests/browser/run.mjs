@@ -4,9 +4,10 @@
 //   node run.mjs --base http://127.0.0.1:PORT
 //
 // Accounts come from env vars as name:password: SPARRING_TEST_TRAINEE,
-// SPARRING_TEST_TRAINEE2, SPARRING_TEST_INSTRUCTOR. Uses the system Chromium
+// SPARRING_TEST_TRAINEE2, SPARRING_TEST_INSTRUCTOR, SPARRING_TEST_EVALUATOR, and
+// optionally SPARRING_TEST_ADMIN (the accounts scenario is skipped without it). Uses the system Chromium
 // (CHROMIUM, default /usr/bin/chromium) through playwright-core; nothing is downloaded.
-// Prints one PASS/FAIL line per scenario, saves a screenshot per failure to
+// Prints one PASS/FAIL (or SKIP) line per scenario, saves a screenshot per failure to
 // $OUT_DIR (or /tmp) and exits 1 if any scenario failed.
 import { chromium } from "playwright-core";
 import fs from "node:fs";
@@ -28,8 +29,9 @@ const TURN_TIMEOUT = Number(process.env.SPARRING_TEST_TURN_TIMEOUT_MS || 60000);
 const UI_TIMEOUT = 15000;
 const PERSONA = process.env.SPARRING_TEST_PERSONA || "hesitant-buyer-en";
 
-function account(envName) {
+function account(envName, optional) {
   const v = process.env[envName];
+  if (optional && !v) return null;
   if (!v || !v.includes(":")) {
     console.error(`FAIL setup: set ${envName}=name:password`);
     process.exit(2);
@@ -40,6 +42,9 @@ function account(envName) {
 const TRAINEE = account("SPARRING_TEST_TRAINEE");
 const TRAINEE2 = account("SPARRING_TEST_TRAINEE2");
 const INSTRUCTOR = account("SPARRING_TEST_INSTRUCTOR");
+const EVALUATOR = account("SPARRING_TEST_EVALUATOR");
+const ADMIN = account("SPARRING_TEST_ADMIN", true);
+const BATCH_TIMEOUT = Number(process.env.SPARRING_TEST_BATCH_TIMEOUT_MS || 120000);
 
 const REPLIES = [
   "I completely understand, and I'm sorry about the evening slowdowns. What do you mostly use the internet for?",
@@ -223,12 +228,135 @@ async function languageSwitch(page) {
   return "zh strings shown and remembered";
 }
 
+// A small JSONL upload in both shapes: call "call-one" on one line, call "call-two"
+// as turn rows, and a malformed line (line 3) between that call's rows.
+function batchFile() {
+  const lines = [
+    JSON.stringify({ call_id: "call-one", agent_id: "agent-7", language: "en", scenario: "complaint", turns: [
+      { speaker: "customer", text: "My bill went up again and nobody told me why." },
+      { speaker: "agent", text: "I'm sorry, that must be frustrating. Let me check your bill now and I will call you back by 5 pm today with the reason." }
+    ] }),
+    JSON.stringify({ call_id: "call-two", speaker: "customer", text: "I want to cancel, it is too expensive." }),
+    "{\"call_id\": \"call-two\", \"speaker\": ",
+    JSON.stringify({ call_id: "call-two", speaker: "agent", agent_id: "agent-9", text: "I understand the price matters. May I ask what you pay now, so I can look for a cheaper plan that fits?" })
+  ];
+  const name = `eval-${Date.now()}.jsonl`;
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sparring-batch-")), name);
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  return { file, name, badLine: 3, calls: ["call-one", "call-two"] };
+}
+
+async function evaluatorBatch(page) {
+  const up = batchFile();
+  try {
+    await login(page, EVALUATOR, "/evaluator");
+    await page.waitForSelector("body[data-ready='1']");
+    page.consoleErrors.length = 0; // the login page's own 401 from /api/me
+    await page.locator("#batch-file").setInputFiles(up.file);
+    await page.locator("#batch-upload").click();
+    const detail = page.locator("#batch-detail");
+    // The page polls the batch until it is done; the title names the uploaded file.
+    await page.waitForFunction((name) => {
+      const d = document.getElementById("batch-detail");
+      const title = document.getElementById("batch-title");
+      return d && !d.hidden && (d.dataset.status === "done" || d.dataset.status === "failed") && title && title.textContent.includes(name);
+    }, up.name, { timeout: BATCH_TIMEOUT }).catch(async () => {
+      const st = ((await page.locator("#upload-status").textContent().catch(() => "")) || "").trim();
+      throw new Error(`the batch did not finish within ${BATCH_TIMEOUT / 1000}s (upload status: "${st}", detail status: ${await detail.getAttribute("data-status")})`);
+    });
+    const status = await detail.getAttribute("data-status");
+    check(status === "done", `the batch ended ${status}`);
+    check(await page.locator(`#batches-table tr[data-batch-id]`, { hasText: up.name }).count() === 1, "the upload is not in the batch list");
+
+    const dimRows = page.locator("#batch-dimensions tbody tr[data-dimension]");
+    const dims = await dimRows.evaluateAll((rows) => rows.map((r) => r.dataset.dimension));
+    for (const d of ["empathy", "expectation", "objection"]) check(dims.includes(d), `no ${d} row in the per-dimension table (rows: ${JSON.stringify(dims)})`);
+    const means = await page.locator("#batch-dimensions tbody tr[data-dimension] td:nth-child(3)").allTextContents();
+    check(means.length >= 3 && means.every((m) => /^\d+(\.\d+)?$/.test(m.trim())), `per-dimension means are not numbers: ${JSON.stringify(means)}`);
+
+    const callIds = await page.locator("#batch-calls tbody tr[data-call-id]").evaluateAll((rows) => rows.map((r) => r.dataset.callId));
+    check(up.calls.every((c) => callIds.includes(c)) && callIds.length === up.calls.length, `per-call table rows ${JSON.stringify(callIds)}, expected ${JSON.stringify(up.calls)}`);
+    for (const c of up.calls) {
+      const turns = ((await page.locator(`#batch-calls tr[data-call-id="${c}"] td:nth-child(3)`).textContent()) || "").trim();
+      check(turns === "1", `call ${c}: ${turns} agent turns shown, expected 1`);
+    }
+    const two = page.locator(`#batch-detail details[data-call-id="call-two"]`);
+    await two.locator("summary").click();
+    await two.locator(".turn-result .reply").first().waitFor({ state: "visible" });
+    const reply = ((await two.locator(".turn-result .reply").first().textContent()) || "").trim();
+    check(reply.startsWith("I understand the price matters"), `call-two's scored reply is "${reply}"`);
+
+    const errRows = page.locator("#batch-errors tbody tr");
+    check(await errRows.count() === 1, `expected 1 malformed line, the table has ${await errRows.count()}`);
+    const errLine = await errRows.first().getAttribute("data-line");
+    const errText = ((await errRows.first().textContent()) || "").trim();
+    check(errLine === String(up.badLine) && errText.startsWith(String(up.badLine)), `the malformed line is reported as line ${errLine}: "${errText}", expected ${up.badLine}`);
+    check(page.consoleErrors.length === 0, "page errors: " + page.consoleErrors.join(" | "));
+    return `dimensions ${dims.join(", ")}; calls ${callIds.join(", ")}; line ${errLine}: ${errText.replace(/^\d+/, "").trim()}`;
+  } finally {
+    fs.rmSync(path.dirname(up.file), { recursive: true, force: true });
+  }
+}
+
+async function accountsAdmin(page) {
+  if (!ADMIN) return "SKIP (no SPARRING_TEST_ADMIN)";
+  await login(page, ADMIN, "/instructor");
+  await page.goto(BASE + "/instructor#accounts");
+  await page.waitForSelector("body[data-ready='1']");
+  check(await page.locator("#panel-accounts").isVisible(), "the accounts tab is not shown");
+  for (const who of [ADMIN, INSTRUCTOR, EVALUATOR]) {
+    check(await page.locator(`#accounts-table tr[data-user-name="${who.name}"]`).count() === 1, `${who.name} is not in the accounts list`);
+  }
+  await page.locator("#account-add").waitFor({ state: "visible" }).catch(() => { throw new Error("an admin sees no add-account form"); });
+  const name = `dana-${Date.now().toString(36)}`;
+  const msg = page.locator("#account-msg");
+  const submit = async (n, role, pw) => {
+    await page.locator("#account-name").fill(n);
+    await page.locator("#account-role").selectOption(role);
+    await page.locator("#account-password").fill(pw);
+    await page.locator("#account-submit").click();
+    await page.waitForFunction(() => {
+      const m = document.getElementById("account-msg");
+      return !m.hidden && (m.classList.contains("error") || m.classList.contains("ok"));
+    });
+    return { kind: (await msg.getAttribute("class")).includes("error") ? "error" : "ok", text: ((await msg.textContent()) || "").trim() };
+  };
+  let r = await submit(name, "trainee", "short");
+  check(r.kind === "error" && /8/.test(r.text), `a short password was not refused with its reason: ${r.kind} "${r.text}"`);
+  check(await page.locator(`#accounts-table tr[data-user-name="${name}"]`).count() === 0, "the refused account is listed");
+  const shortMsg = r.text;
+  r = await submit(name, "evaluator", "a long enough passphrase");
+  check(r.kind === "ok", `adding ${name} failed: "${r.text}"`);
+  const row = page.locator(`#accounts-table tr[data-user-name="${name}"]`);
+  await row.waitFor({ state: "visible" }).catch(() => { throw new Error(`${name} is not listed after adding`); });
+  const role = await row.locator("td:nth-child(2)").textContent();
+  check(/evaluator/.test(role || ""), `${name} is listed with role "${role}"`);
+  r = await submit(name, "trainee", "a long enough passphrase");
+  check(r.kind === "error" && r.text.includes(name), `a taken name was not refused: ${r.kind} "${r.text}"`);
+  const takenMsg = r.text;
+
+  // An instructor sees the list but not the form.
+  const ipage = await newPage();
+  try {
+    await login(ipage, INSTRUCTOR, "/instructor");
+    await ipage.goto(BASE + "/instructor#accounts");
+    await ipage.waitForSelector("body[data-ready='1']");
+    check(await ipage.locator(`#accounts-table tr[data-user-name="${name}"]`).count() === 1, "the instructor's accounts list lacks the new account");
+    check(!(await ipage.locator("#account-add").isVisible()), "an instructor sees the add-account form");
+  } finally {
+    await ipage.context().close().catch(() => {});
+  }
+  return `refused: "${shortMsg}" / "${takenMsg}"; added ${name}; instructor sees the list only`;
+}
+
 const SCENARIOS = [
   ["trainee-session", "trainee practice session: stream, scores, scorecard", traineeSession],
   ["instructor-editor", "instructor persona editor: inline validation, refused save", instructorEditor],
   ["forbidden", "another trainee cannot open the session", otherTraineeForbidden],
   ["phone-width", "375x740: no horizontal scroll", phoneWidth, { width: 375, height: 740 }],
-  ["language", "language switch to Chinese", languageSwitch]
+  ["language", "language switch to Chinese", languageSwitch],
+  ["evaluator-batch", "evaluator uploads a JSONL batch: per-dimension, per-call, malformed line", evaluatorBatch],
+  ["accounts", "admin adds accounts (short password and taken name refused); instructor sees the list only", accountsAdmin]
 ];
 
 async function main() {
@@ -247,6 +375,7 @@ async function main() {
     const page = await newPage(viewport);
     try {
       const detail = await fn(page);
+      if (typeof detail === "string" && detail.startsWith("SKIP")) { console.log(`SKIP ${name}: ${title}${detail.slice(4)}`); continue; }
       console.log(`PASS ${name}: ${title} (${((Date.now() - started) / 1000).toFixed(1)}s)${detail ? " — " + detail : ""}`);
     } catch (e) {
       failed++;
