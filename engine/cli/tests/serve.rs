@@ -229,7 +229,8 @@ fn browser_ready() -> Result<std::path::PathBuf, String> {
 /// The browser scenarios (engine/server/tests/browser/run.mjs) in headless
 /// Chromium against a real `sparring serve`: a trainee completes a session
 /// and sees the scorecard, an instructor sees a persona's validation error,
-/// another trainee cannot open the first one's session.
+/// another trainee cannot open the first one's session, an evaluator scores a
+/// JSONL upload, an admin adds accounts.
 #[test]
 fn browser_scenarios_pass_in_headless_chromium() {
     if sparring_models::installed_or_skip("smollm2-135m-instruct").is_none() {
@@ -253,6 +254,8 @@ fn browser_scenarios_pass_in_headless_chromium() {
         ("alice", "trainee"),
         ("bob", "trainee"),
         ("ivy", "instructor"),
+        ("eve", "evaluator"),
+        ("ada", "admin"),
     ] {
         ok(sparring_in(
             &repo(),
@@ -277,6 +280,8 @@ fn browser_scenarios_pass_in_headless_chromium() {
         .env("SPARRING_TEST_TRAINEE", format!("alice:{PASSWORD}"))
         .env("SPARRING_TEST_TRAINEE2", format!("bob:{PASSWORD}"))
         .env("SPARRING_TEST_INSTRUCTOR", format!("ivy:{PASSWORD}"))
+        .env("SPARRING_TEST_EVALUATOR", format!("eve:{PASSWORD}"))
+        .env("SPARRING_TEST_ADMIN", format!("ada:{PASSWORD}"))
         .env("OUT_DIR", tmp.path())
         .output()
         .unwrap();

@@ -21,6 +21,14 @@
     App.say(box, u.key ? t(u.key, u.vars) : u.text, u.kind);
   }
 
+  // The native file input is hidden behind a styled button; its chosen name is shown here.
+  function renderFileName() {
+    const f = $("batch-file").files[0];
+    const box = $("batch-file-name");
+    box.textContent = f ? f.name : t("eval.no_file_chosen");
+    box.classList.toggle("muted", !f);
+  }
+
   async function upload(ev) {
     ev.preventDefault();
     const file = $("batch-file").files[0];
@@ -44,6 +52,7 @@
       } else {
         state.upload = { key: "eval.uploaded", vars: { id: data.id, status: App.statusName(data.status) }, kind: "ok" };
         $("batch-file").value = "";
+        renderFileName();
         select(data.id);
         await loadBatches();
       }
@@ -172,9 +181,9 @@
     const errs = d.errors || [];
     if (!errs.length) box.append(el("p", { class: "muted", text: t("eval.no_errors") }));
     else box.append(el("div", { class: "table-wrap" }, el("table", { id: "batch-errors", class: "stack-sm" },
-      el("thead", {}, el("tr", {}, th(t("col.line"), "num"), th(t("col.message")))),
+      el("thead", {}, el("tr", {}, th(t("col.line"), "num narrow"), th(t("col.message")))),
       el("tbody", {}, errs.map((e) => el("tr", { "data-line": e.line === null || e.line === undefined ? "" : String(e.line) },
-        td(t("col.line"), e.line === null || e.line === undefined ? t("common.dash") : String(e.line), "num"),
+        td(t("col.line"), e.line === null || e.line === undefined ? t("common.dash") : String(e.line), "num narrow"),
         td(t("col.message"), e.message || "")))))));
   }
 
@@ -232,8 +241,10 @@
     const me = await App.boot();
     if (!App.requireRole(me, ["evaluator", "instructor", "admin"])) return;
     $("batch-form").addEventListener("submit", upload);
+    $("batch-file").addEventListener("change", () => { renderFileName(); if (state.upload && state.upload.key === "eval.no_file") { state.upload = null; renderUpload(); } });
+    renderFileName();
     window.addEventListener("hashchange", () => { const id = selectedFromHash(); if (id !== state.selected) select(id); });
-    I18N.onChange(() => { renderUpload(); renderBatches(); renderDetail(); });
+    I18N.onChange(() => { renderFileName(); renderUpload(); renderBatches(); renderDetail(); });
     renderBatches();
     const initial = selectedFromHash();
     if (initial) select(initial);

@@ -104,7 +104,7 @@
         el("td", { class: "num", "data-label": t("col.total"), text: ended ? App.fmtNum(s.total) : t("common.dash") }),
         el("td", { "data-label": t("col.tier") }, ended ? App.tierBadge(s.tier) : t("common.dash")),
         el("td", { "data-label": t("col.outcome"), text: App.outcomeName(s.outcome) }),
-        el("td", {}, el("a", { href: "/session/" + encodeURIComponent(s.id), "data-testid": "replay-link", text: ended ? t("home.replay") : t("home.continue") }))));
+        el("td", { class: "nowrap" }, el("a", { href: "/session/" + encodeURIComponent(s.id), "data-testid": "replay-link", text: ended ? t("home.replay") : t("home.continue") }))));
     }
     table.append(tb);
     box.append(el("div", { class: "table-wrap" }, table));

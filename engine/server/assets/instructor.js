@@ -253,12 +253,12 @@
     if (!isAdmin()) box.append(el("p", { class: "muted small", text: t("accounts.admin_only") }));
     if (!state.users.length) return box.append(el("p", { class: "muted", text: t("common.none") }));
     box.append(el("p", { class: "muted small", text: t("accounts.count", { n: state.users.length }) }));
-    box.append(table("accounts-table", [t("col.name"), t("col.role"), el("th", { class: "num", text: t("col.id") })],
+    box.append(table("accounts-table", [t("col.name"), t("col.role"), el("th", { class: "num narrow", text: t("col.id") })],
       state.users.map((u) => el("tr", { "data-user-id": u.id, "data-user-name": u.name },
         td(t("col.name"), [el("strong", { text: u.name }),
           App.me && String(App.me.id) === String(u.id) ? el("span", { class: "muted small", text: " (" + t("accounts.you") + ")" }) : null]),
         td(t("col.role"), App.badge(roleName(u.role), "role-" + u.role)),
-        td(t("col.id"), String(u.id), "num")))));
+        td(t("col.id"), String(u.id), "num narrow")))));
   }
 
   // The server's 409/422 answers, said in the UI language.

@@ -212,7 +212,7 @@
   function spanList(spans, cls) {
     const ul = el("ul", { class: "quotes " + cls });
     for (const sp of spans || []) {
-      ul.append(el("li", {}, "“" + (sp.quote || "") + "”",
+      ul.append(el("li", {}, "“" + (sp.quote || "").trim() + "”",
         sp.turn !== undefined && sp.turn !== null ? el("span", { class: "muted small", text: " (" + t("scorecard.turn", { n: Number(sp.turn) + 1 }) + ")" }) : null));
     }
     return ul;
@@ -259,8 +259,13 @@
           (d.skill_codes || []).map((c) => el("span", { class: "skill-code", "data-testid": "skill-code", text: c }))),
         el("div", { class: "bar" }, el("span", { class: App.scoreClass(d.value), style: "width:" + Math.max(0, Math.min(100, Number(d.value) || 0)) + "%" })),
         d.tip ? el("div", { class: "score-tip" }, el("span", { class: "tip-label", text: App.label("session.tip") }), d.tip) : null);
-      if ((d.strength || []).length) card.append(el("div", { class: "small", text: t("scorecard.strengths") }), spanList(d.strength, "strength"));
-      if ((d.weakness || []).length) card.append(el("div", { class: "small", text: t("scorecard.weaknesses") }), spanList(d.weakness, "weakness"));
+      // With a single scored reply the best and the worst spans are the same: list them once.
+      const same = (d.strength || []).length && JSON.stringify(d.strength) === JSON.stringify(d.weakness || []);
+      if (same) card.append(el("div", { class: "small", text: t("scorecard.evidence") }), spanList(d.strength, "strength"));
+      else {
+        if ((d.strength || []).length) card.append(el("div", { class: "small", text: t("scorecard.strengths") }), spanList(d.strength, "strength"));
+        if ((d.weakness || []).length) card.append(el("div", { class: "small", text: t("scorecard.weaknesses") }), spanList(d.weakness, "weakness"));
+      }
       box.append(card);
     }
     if ((S.overrides || []).length) {
