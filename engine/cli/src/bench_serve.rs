@@ -81,14 +81,16 @@ pub fn run(args: ServeBenchArgs) -> Result<()> {
             "model {model}, persona {}, {} attempts per line",
             args.persona, args.serve.voice.attempts
         );
-        println!("| sessions | turns each | done | stored | first token p50 | p99 | turn p50 | p99 | wall |");
-        println!("|---|---|---|---|---|---|---|---|---|");
+        println!("| sessions | turns each | done | stored | scored p50 | p99 | first token p50 | p99 | turn p50 | p99 | wall |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|");
         println!(
-            "| {} | {} | {} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} s |",
+            "| {} | {} | {} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} s |",
             report.sessions,
             report.turns_per_session,
             report.turns_done,
             report.turns_stored,
+            quantile(&report.scored_ms, 0.5),
+            quantile(&report.scored_ms, 0.99),
             quantile(&report.first_token_ms, 0.5),
             quantile(&report.first_token_ms, 0.99),
             quantile(&report.turn_ms, 0.5),

@@ -208,6 +208,10 @@
           App.el("span", { class: "nav-user-name", text: user.name }),
           App.el("span", { class: "badge role", "data-i18n": "role." + user.role, text: window.I18N.tOr("role." + user.role, user.role) })));
         right.append(App.el("button", {
+          type: "button", id: "password-open", class: "btn ghost small", "data-i18n": "nav.password", text: t("nav.password"),
+          onclick: () => App.passwordDialog()
+        }));
+        right.append(App.el("button", {
           type: "button", id: "logout", class: "btn ghost small", "data-i18n": "nav.logout", text: t("nav.logout"),
           onclick: async () => {
             try { await App.api("POST", "/api/logout"); } catch (e) { /* leave anyway */ }
@@ -217,6 +221,47 @@
       }
       inner.append(right);
       nav.append(inner);
+    },
+
+    // Change my password: a modal form; every other login of mine ends, this one
+    // gets a fresh cookie and CSRF token.
+    passwordDialog() {
+      let dlg = document.getElementById("password-dialog");
+      if (dlg) dlg.remove();
+      const field = (id, key, auto) => App.el("div", { class: "field" },
+        App.el("label", { for: id, text: t(key) }),
+        App.el("input", { id, type: "password", autocomplete: auto, required: true }));
+      const msg = App.el("p", { id: "password-msg", class: "small", role: "status" });
+      const form = App.el("form", { method: "dialog", class: "stack" },
+        App.el("h2", { text: t("password.title") }),
+        field("password-current", "password.current", "current-password"),
+        field("password-new", "password.new", "new-password"),
+        field("password-confirm", "password.confirm", "new-password"),
+        msg,
+        App.el("div", { class: "row" },
+          App.el("button", { type: "submit", id: "password-save", class: "btn", text: t("password.save") }),
+          App.el("button", { type: "button", class: "btn ghost", text: t("common.cancel"), onclick: () => dlg.close() })));
+      dlg = App.el("dialog", { id: "password-dialog", class: "dialog" }, form);
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const current = document.getElementById("password-current").value;
+        const fresh = document.getElementById("password-new").value;
+        if (fresh !== document.getElementById("password-confirm").value) {
+          App.say(msg, t("password.mismatch"), "error");
+          return;
+        }
+        try {
+          const r = await App.api("POST", "/api/me/password", { current, new: fresh }, { no401Redirect: true });
+          App.csrf = r.csrf;
+          App.say(msg, t("password.done"), "ok");
+          setTimeout(() => dlg.close(), 1200);
+        } catch (e) {
+          const key = e.status === 403 ? "password.wrong" : e.status === 422 ? "password.short" : null;
+          App.say(msg, key ? t(key) : t("common.error", { msg: App.errorText(e) }), "error");
+        }
+      });
+      document.body.append(dlg);
+      dlg.showModal();
     },
 
     // The id in /session/{id} style paths: the segment after `prefix`.

@@ -164,6 +164,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<Value> {
         "status": if db == "ok" { "ok" } else { "degraded" },
         "model": state.model,
         "plugins": state.plugins.active().len(),
+        "ready": state.plugins.is_warm(),
         "plugin_errors": state.plugins.load_errors,
         "db": db,
     }))
@@ -229,12 +230,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves. The plugins warm up in the
+/// background meanwhile.
 pub async fn serve(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let warm = state.clone();
+    tokio::task::spawn_blocking(move || warm.plugins.warm_up());
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

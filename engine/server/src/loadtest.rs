@@ -18,6 +18,9 @@ pub struct LoadReport {
     pub turns_stored: usize,
     /// Reply sent to first `delta` event, ms, one per turn that streamed.
     pub first_token_ms: Vec<f64>,
+    /// Reply sent to the `state` event (scored by the plugins, the persona's
+    /// state updated; the model starts after this), ms.
+    pub scored_ms: Vec<f64>,
     /// Reply sent to `done`, ms.
     pub turn_ms: Vec<f64>,
     pub wall_s: f64,
@@ -54,14 +57,21 @@ async fn login(
     Ok(v["token"].as_str().unwrap_or_default().to_string())
 }
 
-/// One reply: (ms to first delta, ms to done), or why it failed.
+/// Milliseconds from a reply to its events.
+struct Timing {
+    scored: Option<f64>,
+    first: Option<f64>,
+    done: f64,
+}
+
+/// One reply's timing, or why it failed.
 async fn reply(
     http: &reqwest::Client,
     base: &str,
     token: &str,
     session: i64,
     text: &str,
-) -> Result<(Option<f64>, f64), String> {
+) -> Result<Timing, String> {
     let started = Instant::now();
     let r = http
         .post(format!("{base}/api/sessions/{session}/turns"))
@@ -78,6 +88,8 @@ async fn reply(
         ));
     }
     let mut first = None;
+    let mut scored = None;
+    let ms = || started.elapsed().as_secs_f64() * 1e3;
     let mut body = r.bytes_stream();
     let mut buf = String::new();
     while let Some(chunk) = body.next().await {
@@ -90,10 +102,17 @@ async fn reply(
                 .map(str::trim)
                 .unwrap_or("");
             match event {
-                "delta" if first.is_none() => first = Some(started.elapsed().as_secs_f64() * 1e3),
+                "state" => scored = Some(ms()),
+                "delta" if first.is_none() => first = Some(ms()),
                 // An authored line streams no deltas: it is all there at once.
-                "line" if first.is_none() => first = Some(started.elapsed().as_secs_f64() * 1e3),
-                "done" => return Ok((first, started.elapsed().as_secs_f64() * 1e3)),
+                "line" if first.is_none() => first = Some(ms()),
+                "done" => {
+                    return Ok(Timing {
+                        scored,
+                        first,
+                        done: ms(),
+                    })
+                }
                 "error" => return Err(format!("session {session}: {block}")),
                 _ => {}
             }
@@ -113,6 +132,18 @@ pub async fn run(
     deadline: Duration,
 ) -> LoadReport {
     let http = reqwest::Client::new();
+    // Measure the server as trainees meet it once it is up, not its warm-up.
+    let ready_by = Instant::now() + deadline;
+    while Instant::now() < ready_by {
+        let health: Option<Value> = match http.get(format!("{base}/healthz")).send().await {
+            Ok(r) => r.json().await.ok(),
+            Err(_) => None,
+        };
+        if health.is_some_and(|h| h["ready"] == true) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let started = Instant::now();
     let work = trainees.iter().map(|(name, pw)| {
         let http = http.clone();
@@ -140,6 +171,7 @@ pub async fn run(
         turns_done: 0,
         turns_stored: 0,
         first_token_ms: Vec::new(),
+        scored_ms: Vec::new(),
         turn_ms: Vec::new(),
         wall_s: started.elapsed().as_secs_f64(),
         errors,
@@ -154,10 +186,11 @@ pub async fn run(
             Ok((token, id, timings)) => {
                 for t in timings {
                     match t {
-                        Ok((first, done)) => {
+                        Ok(t) => {
                             report.turns_done += 1;
-                            report.first_token_ms.extend(first);
-                            report.turn_ms.push(done);
+                            report.first_token_ms.extend(t.first);
+                            report.scored_ms.extend(t.scored);
+                            report.turn_ms.push(t.done);
                         }
                         Err(e) => report.errors.push(e),
                     }

@@ -41,6 +41,7 @@ pub struct PluginRegistry {
     active: RwLock<Arc<[Plugin]>>,
     /// Manifests that could not be read (shown in /healthz and logs).
     pub load_errors: Vec<String>,
+    warm: std::sync::atomic::AtomicBool,
 }
 
 /// A setting stored for a plugin: whether it runs and its configuration.
@@ -96,9 +97,60 @@ impl PluginRegistry {
             entries: RwLock::new(entries),
             active: RwLock::new(Arc::from(Vec::new())),
             load_errors,
+            warm: std::sync::atomic::AtomicBool::new(false),
         };
         registry.rebuild();
         registry
+    }
+
+    /// Scores one reply per language with the active plugins, so what they
+    /// compute once (exemplar embeddings: seconds) is done before the first
+    /// trainee waits for it.
+    pub fn warm_up(&self) {
+        use sparring_core::scoring::{Language, ScenarioKind, Speaker, Turn, TurnContext};
+        let plugins = self.active();
+        let refs: Vec<&Plugin> = plugins.iter().collect();
+        let started = std::time::Instant::now();
+        for (language, customer, reply) in [
+            (
+                Language::En,
+                "My bill is wrong.",
+                "I'm sorry about that, let me check it for you.",
+            ),
+            (
+                Language::Zh,
+                "我的账单不对。",
+                "非常抱歉，我马上帮您查一下。",
+            ),
+        ] {
+            for scenario in [
+                ScenarioKind::Inbound,
+                ScenarioKind::Complaint,
+                ScenarioKind::Telesales,
+            ] {
+                let ctx = TurnContext {
+                    language,
+                    scenario,
+                    persona_summary: String::new(),
+                    mood: Vec::new(),
+                    history: vec![Turn {
+                        speaker: Speaker::Customer,
+                        text: customer.into(),
+                    }],
+                    reply: reply.into(),
+                    speech: None,
+                };
+                let _ = sparring_scoring::score_turn_all(&refs, &ctx);
+            }
+        }
+        tracing::info!("plugins warmed up in {:?}", started.elapsed());
+        self.warm.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether [`warm_up`](Self::warm_up) has finished: the first reply
+    /// scores as fast as the others.
+    pub fn is_warm(&self) -> bool {
+        self.warm.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The plugins a new session gets.

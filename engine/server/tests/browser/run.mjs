@@ -349,6 +349,40 @@ async function accountsAdmin(page) {
   return `refused: "${shortMsg}" / "${takenMsg}"; added ${name}; instructor sees the list only`;
 }
 
+async function passwordChange(page) {
+  await login(page, EVALUATOR, "/evaluator");
+  const fresh = EVALUATOR.password + " renewed";
+  const fill = async (current, next, again) => {
+    await page.locator("#password-current").fill(current);
+    await page.locator("#password-new").fill(next);
+    await page.locator("#password-confirm").fill(again);
+    // Wait for this answer, not the one before.
+    await page.evaluate(() => { const m = document.getElementById("password-msg"); m.hidden = true; m.className = "small"; });
+    await page.locator("#password-save").click();
+    await page.waitForFunction(() => {
+      const m = document.getElementById("password-msg");
+      return m && !m.hidden && (m.classList.contains("error") || m.classList.contains("ok"));
+    });
+    const msg = page.locator("#password-msg");
+    const kind = (await msg.getAttribute("class")).includes("error") ? "error" : "ok";
+    return { kind, text: ((await msg.textContent()) || "").trim() };
+  };
+  await page.locator("#password-open").click();
+  await page.locator("#password-dialog").waitFor({ state: "visible" });
+  let r = await fill("not my password", fresh, fresh);
+  check(r.kind === "error", `a wrong current password was accepted: "${r.text}"`);
+  const wrong = r.text;
+  r = await fill(EVALUATOR.password, fresh, fresh);
+  check(r.kind === "ok", `the password change failed: "${r.text}"`);
+  // This page keeps working with the fresh login; a new login needs the new password.
+  await page.goto(BASE + "/evaluator");
+  await page.waitForSelector("body[data-ready='1']");
+  await page.locator("#logout").click();
+  await page.waitForURL((u) => new URL(u).pathname === "/login");
+  await login(page, { name: EVALUATOR.name, password: fresh }, "/evaluator");
+  return `wrong current refused ("${wrong}"), changed, new password logs in`;
+}
+
 const SCENARIOS = [
   ["trainee-session", "trainee practice session: stream, scores, scorecard", traineeSession],
   ["instructor-editor", "instructor persona editor: inline validation, refused save", instructorEditor],
@@ -356,7 +390,9 @@ const SCENARIOS = [
   ["phone-width", "375x740: no horizontal scroll", phoneWidth, { width: 375, height: 740 }],
   ["language", "language switch to Chinese", languageSwitch],
   ["evaluator-batch", "evaluator uploads a JSONL batch: per-dimension, per-call, malformed line", evaluatorBatch],
-  ["accounts", "admin adds accounts (short password and taken name refused); instructor sees the list only", accountsAdmin]
+  ["accounts", "admin adds accounts (short password and taken name refused); instructor sees the list only", accountsAdmin],
+  // Last: it changes the evaluator's password.
+  ["password", "a user changes their password from the nav bar", passwordChange]
 ];
 
 async function main() {
