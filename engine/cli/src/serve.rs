@@ -98,6 +98,14 @@ pub fn run(args: ServeArgs) -> Result<()> {
         let addr = listener.local_addr()?;
         eprintln!("sparring: http://{addr}/ (model {model} from {location}; database {})", db.display());
         eprintln!("sparring: {} scorer plugin(s) enabled", state.plugins.active().len());
+        let personas = state.db().personas()?.len();
+        eprintln!("sparring: {personas} persona(s) in the library");
+        if personas == 0 {
+            eprintln!(
+                "sparring: warning: no personas; run from the checkout or give --personas DIR ({} is not a directory)",
+                args.personas.display()
+            );
+        }
         if let Some(pw) = admin {
             eprintln!("sparring: no accounts yet: log in as `admin` with password {pw} and add accounts (`sparring user add`)");
         }
