@@ -12,6 +12,7 @@ mod openai_server;
 mod persona;
 mod plugin;
 mod plugins;
+mod score;
 mod serve;
 mod user;
 
@@ -54,6 +55,8 @@ enum Command {
     User(user::UserCommand),
     /// Role-play with a persona: interactive in a terminal, scripted from stdin.
     Chat(chat::ChatArgs),
+    /// Batch-score call transcripts (JSONL, CSV, text) into JSONL, CSV and a summary; resumable.
+    Score(score::ScoreArgs),
     /// The web app: trainee, instructor and evaluator workspaces.
     Serve(serve::ServeArgs),
     /// Persona files: check, list, fidelity eval.
@@ -91,6 +94,7 @@ fn main() -> Result<()> {
         Command::Chat(args) => chat::run(args),
         Command::User(cmd) => user::run(cmd),
         Command::Serve(args) => serve::run(args),
+        Command::Score(args) => score::run(args),
     }
 }
 

@@ -1,6 +1,4 @@
-//! Recorded or typed call transcripts, in JSONL, for batch scoring.
-//!
-//! Each line is one of two shapes, and one file may mix them:
+//! JSONL transcripts. Each line is one of two shapes, and one file may mix them:
 //!
 //! - a whole call: `{"call_id", "agent_id"?, "language"?, "scenario"?,
 //!   "timestamp"?, "turns": [{"speaker", "text", "timestamp"?}, …]}`;
@@ -9,208 +7,52 @@
 //!   order; each piece of a call's metadata comes from the first of its rows
 //!   that has it.
 //!
-//! Speakers are `agent` or `customer` (any case), or `客服`/`坐席` (agent) and
-//! `客户` (customer). Parsing never stops at a bad line: it is reported with
-//! its 1-based line number and the field at fault, and the rest still parse.
 //! The schema is `engine/core/transcript.schema.json`.
 
-use crate::scoring::{Language, ScenarioKind, Speaker, Turn};
-use serde::{Deserialize, Serialize};
+use super::{
+    check_call_id, check_text, parse_language, parse_scenario, speaker_field, Assembler, Call,
+    LineError, Meta, MAX_LINE_BYTES,
+};
+use crate::scoring::Turn;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
-use std::fmt;
-
-/// Longest line accepted, in bytes (1 MiB).
-pub const MAX_LINE_BYTES: usize = 1 << 20;
-/// Longest turn text accepted, in characters.
-pub const MAX_TEXT_CHARS: usize = 20_000;
-
-/// One call, ready to score.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Call {
-    pub call_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<String>,
-    /// As given, else detected from the agent's turns.
-    pub language: Language,
-    /// As given, else inbound.
-    pub scenario: ScenarioKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
-    /// Oldest first; at least one is the agent's.
-    pub turns: Vec<Turn>,
-    /// 1-based line where the call (or its first turn row) is.
-    pub first_line: usize,
-}
-
-/// A line that could not be used, and why: `line 7: turns[2].speaker: …`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineError {
-    /// 1-based.
-    pub line: usize,
-    /// Starts with the field at fault, where there is one.
-    pub message: String,
-}
-
-impl fmt::Display for LineError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
-impl std::error::Error for LineError {}
 
 /// Parse a JSONL transcript file. Never fails as a whole: calls come back in
 /// the order of their first line, and every unusable line (or call) as a
 /// [`LineError`], sorted by line.
 pub fn parse_jsonl(text: &str) -> (Vec<Call>, Vec<LineError>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut pending: Vec<Pending> = Vec::new();
-    let mut by_id: HashMap<String, usize> = HashMap::new();
-    let mut errors = Vec::new();
-
+    let mut calls = Assembler::default();
     for (i, raw) in text.split('\n').enumerate() {
         let line = i + 1;
         let content = raw.strip_suffix('\r').unwrap_or(raw);
-        let mut error = |message: String| errors.push(LineError { line, message });
         if content.len() > MAX_LINE_BYTES {
-            error(format!(
-                "line is {} bytes, over the {MAX_LINE_BYTES}-byte (1 MiB) limit",
-                content.len()
-            ));
+            calls.error(
+                line,
+                format!(
+                    "line is {} bytes, over the {MAX_LINE_BYTES}-byte (1 MiB) limit",
+                    content.len()
+                ),
+            );
             continue;
         }
         if content.trim().is_empty() {
             continue;
         }
-        let row = match parse_line(content) {
-            Ok(row) => row,
-            Err(message) => {
-                error(message);
-                continue;
-            }
-        };
-        match row {
-            Row::Call {
+        match parse_line(content) {
+            Ok(Row::Call {
                 call_id,
                 meta,
                 turns,
-            } => {
-                if let Some(&k) = by_id.get(&call_id) {
-                    let first = &pending[k];
-                    error(match first.whole {
-                        true => format!(
-                            "call_id: duplicate call {call_id:?} (first given on line {})",
-                            first.first_line
-                        ),
-                        false => format!(
-                            "call_id: call {call_id:?} already has turn rows from line {}; \
-                             give a call either whole or as turn rows",
-                            first.first_line
-                        ),
-                    });
-                    continue;
-                }
-                by_id.insert(call_id.clone(), pending.len());
-                pending.push(Pending {
-                    call_id,
-                    first_line: line,
-                    whole: true,
-                    meta,
-                    turns,
-                });
-            }
-            Row::Turn {
+            }) => calls.add_call(line, call_id, meta, turns),
+            Ok(Row::Turn {
                 call_id,
                 meta,
                 turn,
-            } => match by_id.get(&call_id) {
-                Some(&k) if pending[k].whole => error(format!(
-                    "call_id: call {call_id:?} was given whole on line {}; \
-                     give a call either whole or as turn rows",
-                    pending[k].first_line
-                )),
-                Some(&k) => {
-                    let p = &mut pending[k];
-                    p.meta.fill_from(meta);
-                    p.turns.push(turn);
-                }
-                None => {
-                    by_id.insert(call_id.clone(), pending.len());
-                    pending.push(Pending {
-                        call_id,
-                        first_line: line,
-                        whole: false,
-                        meta,
-                        turns: vec![turn],
-                    });
-                }
-            },
+            }) => calls.add_turn(line, call_id, meta, turn),
+            Err(message) => calls.error(line, message),
         }
     }
-
-    let mut calls = Vec::with_capacity(pending.len());
-    for p in pending {
-        let agent: Vec<&str> = p
-            .turns
-            .iter()
-            .filter(|t| t.speaker == Speaker::Agent)
-            .map(|t| t.text.as_str())
-            .collect();
-        if agent.is_empty() {
-            errors.push(LineError {
-                line: p.first_line,
-                message: format!(
-                    "turns: call {:?} has no agent turn (nothing to score)",
-                    p.call_id
-                ),
-            });
-            continue;
-        }
-        let language = p
-            .meta
-            .language
-            .unwrap_or_else(|| Language::detect(&agent.join("\n")));
-        calls.push(Call {
-            call_id: p.call_id,
-            agent_id: p.meta.agent_id,
-            language,
-            scenario: p.meta.scenario.unwrap_or(ScenarioKind::Inbound),
-            timestamp: p.meta.timestamp,
-            turns: p.turns,
-            first_line: p.first_line,
-        });
-    }
-    errors.sort_by_key(|e| e.line);
-    (calls, errors)
-}
-
-/// A call being assembled.
-struct Pending {
-    call_id: String,
-    first_line: usize,
-    /// Given whole on one line (rather than as turn rows).
-    whole: bool,
-    meta: Meta,
-    turns: Vec<Turn>,
-}
-
-#[derive(Default)]
-struct Meta {
-    agent_id: Option<String>,
-    language: Option<Language>,
-    scenario: Option<ScenarioKind>,
-    timestamp: Option<String>,
-}
-
-impl Meta {
-    /// Keep what is already known; take the rest from `later`.
-    fn fill_from(&mut self, later: Meta) {
-        self.agent_id = self.agent_id.take().or(later.agent_id);
-        self.language = self.language.or(later.language);
-        self.scenario = self.scenario.or(later.scenario);
-        self.timestamp = self.timestamp.take().or(later.timestamp);
-    }
+    calls.finish()
 }
 
 enum Row {
@@ -245,9 +87,7 @@ fn parse_line(line: &str) -> Result<Row, String> {
         );
     }
     let call_id = required_str(&obj, "call_id", "")?;
-    if call_id.trim().is_empty() {
-        return Err("call_id: empty".into());
-    }
+    check_call_id(&call_id)?;
     let meta = Meta {
         agent_id: optional_str(&obj, "agent_id", "")?,
         language: optional_str(&obj, "language", "")?
@@ -294,52 +134,11 @@ fn parse_line(line: &str) -> Result<Row, String> {
 /// `path` prefixes field names in messages (`turns[2].`).
 fn parse_turn(obj: &Map<String, Value>, path: &str) -> Result<Turn, String> {
     let speaker = required_str(obj, "speaker", path)?;
-    let speaker = parse_speaker(&speaker).ok_or_else(|| {
-        format!("{path}speaker: unknown speaker {speaker:?} (use agent or customer)")
-    })?;
+    let speaker = speaker_field(&speaker, path)?;
     let text = required_str(obj, "text", path)?;
-    let chars = text.chars().count();
-    if chars > MAX_TEXT_CHARS {
-        return Err(format!(
-            "{path}text: {chars} characters, over the {MAX_TEXT_CHARS}-character limit"
-        ));
-    }
-    if text.trim().is_empty() {
-        return Err(format!("{path}text: empty"));
-    }
+    check_text(&text, path)?;
     optional_str(obj, "timestamp", path)?;
     Ok(Turn { speaker, text })
-}
-
-/// `agent`/`customer` in any case, or the Chinese names of the two roles.
-pub fn parse_speaker(s: &str) -> Option<Speaker> {
-    match s {
-        "客服" | "坐席" => Some(Speaker::Agent),
-        "客户" => Some(Speaker::Customer),
-        _ if s.eq_ignore_ascii_case("agent") => Some(Speaker::Agent),
-        _ if s.eq_ignore_ascii_case("customer") => Some(Speaker::Customer),
-        _ => None,
-    }
-}
-
-fn parse_language(s: &str) -> Result<Language, String> {
-    match s {
-        "zh" => Ok(Language::Zh),
-        "en" => Ok(Language::En),
-        _ => Err(format!("language: unknown language {s:?} (use zh or en)")),
-    }
-}
-
-fn parse_scenario(s: &str) -> Result<ScenarioKind, String> {
-    match s {
-        "inbound" => Ok(ScenarioKind::Inbound),
-        "outbound" => Ok(ScenarioKind::Outbound),
-        "telesales" => Ok(ScenarioKind::Telesales),
-        "complaint" => Ok(ScenarioKind::Complaint),
-        _ => Err(format!(
-            "scenario: unknown scenario {s:?} (use inbound, outbound, telesales or complaint)"
-        )),
-    }
 }
 
 fn required_str(obj: &Map<String, Value>, key: &str, path: &str) -> Result<String, String> {
@@ -371,7 +170,9 @@ fn kind(v: &Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{parse_speaker, MAX_TEXT_CHARS};
     use super::*;
+    use crate::scoring::{Language, ScenarioKind, Speaker};
 
     fn agent(text: &str) -> Turn {
         Turn {
@@ -903,7 +704,7 @@ mod tests {
         assert_eq!(back, calls[0]);
     }
 
-    const SCHEMA: &str = include_str!("../transcript.schema.json");
+    const SCHEMA: &str = include_str!("../../transcript.schema.json");
 
     #[test]
     fn the_schema_examples_parse() {
