@@ -16,6 +16,9 @@ use std::sync::Arc;
 pub const COOKIE_NAME: &str = "sparring_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
+/// Instructors and admins: they change personas, plugins, assignments and scores.
+pub const STAFF: &[Role] = &[Role::Instructor, Role::Admin];
+
 /// A random token of 32 bytes, hex.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -85,9 +88,8 @@ impl Caller {
         roles.contains(&self.user.role)
     }
 
-    /// Instructors and admins: change personas, plugins, assignments, scores.
     pub fn is_staff(&self) -> bool {
-        self.is(&[Role::Instructor, Role::Admin])
+        self.is(STAFF)
     }
 
     /// Everyone who may read other people's sessions.

@@ -303,23 +303,10 @@ impl Iterator for Reader<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::*;
     use super::super::MAX_TEXT_CHARS;
     use super::*;
     use crate::scoring::{Language, ScenarioKind, Speaker};
-
-    fn agent(text: &str) -> Turn {
-        Turn {
-            speaker: Speaker::Agent,
-            text: text.into(),
-        }
-    }
-
-    fn customer(text: &str) -> Turn {
-        Turn {
-            speaker: Speaker::Customer,
-            text: text.into(),
-        }
-    }
 
     /// Parse, expecting no errors.
     fn ok(text: &str) -> Vec<Call> {
@@ -333,10 +320,6 @@ mod tests {
         let (calls, errors) = parse_csv(text);
         assert_eq!(errors.len(), 1, "expected one error: {errors:?}");
         (calls, errors[0].to_string())
-    }
-
-    fn messages(errors: &[LineError]) -> Vec<String> {
-        errors.iter().map(|e| e.to_string()).collect()
     }
 
     fn records(text: &str) -> Vec<(usize, Vec<String>)> {

@@ -170,23 +170,10 @@ fn kind(v: &Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::*;
     use super::super::{parse_speaker, MAX_TEXT_CHARS};
     use super::*;
     use crate::scoring::{Language, ScenarioKind, Speaker};
-
-    fn agent(text: &str) -> Turn {
-        Turn {
-            speaker: Speaker::Agent,
-            text: text.into(),
-        }
-    }
-
-    fn customer(text: &str) -> Turn {
-        Turn {
-            speaker: Speaker::Customer,
-            text: text.into(),
-        }
-    }
 
     /// Parse, expecting no errors.
     fn ok(text: &str) -> Vec<Call> {

@@ -269,3 +269,28 @@ impl Assembler {
         (calls, errors)
     }
 }
+
+/// Builders the format parsers' tests share.
+#[cfg(test)]
+mod testing {
+    use super::LineError;
+    use crate::scoring::{Speaker, Turn};
+
+    pub fn agent(text: &str) -> Turn {
+        Turn {
+            speaker: Speaker::Agent,
+            text: text.into(),
+        }
+    }
+
+    pub fn customer(text: &str) -> Turn {
+        Turn {
+            speaker: Speaker::Customer,
+            text: text.into(),
+        }
+    }
+
+    pub fn messages(errors: &[LineError]) -> Vec<String> {
+        errors.iter().map(|e| e.to_string()).collect()
+    }
+}

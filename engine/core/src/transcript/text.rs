@@ -208,23 +208,10 @@ fn split_timestamp(line: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::*;
     use super::super::MAX_TEXT_CHARS;
     use super::*;
     use crate::scoring::{Language, ScenarioKind};
-
-    fn agent(text: &str) -> Turn {
-        Turn {
-            speaker: Speaker::Agent,
-            text: text.into(),
-        }
-    }
-
-    fn customer(text: &str) -> Turn {
-        Turn {
-            speaker: Speaker::Customer,
-            text: text.into(),
-        }
-    }
 
     /// Parse with the default prefixes, expecting a call and no errors.
     fn ok(text: &str) -> Call {
@@ -235,10 +222,6 @@ mod tests {
         let (call, errors) = parse_text("call-1", text, options);
         assert!(errors.is_empty(), "unexpected errors: {errors:?}");
         call.expect("a call")
-    }
-
-    fn messages(errors: &[LineError]) -> Vec<String> {
-        errors.iter().map(|e| e.to_string()).collect()
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Logging in and out, and the accounts admins make.
 
-use crate::auth::{self, Caller};
+use crate::auth::{self, Caller, STAFF};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -101,7 +101,7 @@ pub async fn me(caller: Caller) -> Json<Value> {
 }
 
 pub async fn users(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
-    caller.require(&[Role::Instructor, Role::Admin], "list users")?;
+    caller.require(STAFF, "list users")?;
     let users = state.db().users()?;
     Ok(Json(Value::Array(users.iter().map(user_json).collect())))
 }

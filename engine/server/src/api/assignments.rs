@@ -1,6 +1,6 @@
 //! Scenarios instructors assign to trainees, with due dates.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, STAFF};
 use crate::body::JsonBody;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -9,10 +9,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sparring_store::{NewAssignment, Role};
+use sparring_store::NewAssignment;
 use std::sync::Arc;
-
-const STAFF: &[Role] = &[Role::Instructor, Role::Admin];
 
 pub async fn list(State(state): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     let user = (!caller.is_staff()).then_some(caller.user.id);

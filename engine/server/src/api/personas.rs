@@ -1,7 +1,7 @@
 //! The persona library in use: listed for everyone (without the hidden
 //! facts), read, checked and edited by instructors.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, STAFF};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{parse_persona, AppState};
@@ -11,10 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sparring_core::persona::{Persona, PersonaError};
-use sparring_store::Role;
 use std::sync::Arc;
-
-const STAFF: &[Role] = &[Role::Instructor, Role::Admin];
 
 /// What a trainee may see of a persona: enough to pick a scenario, nothing
 /// the trainee must find out.
@@ -37,7 +34,8 @@ fn error_item(e: &PersonaError) -> Value {
     json!({ "line": e.line, "field": e.field, "message": e.message })
 }
 
-fn invalid(e: &PersonaError) -> ApiError {
+/// A persona that does not check: 422 with its line and field.
+pub(crate) fn invalid(e: &PersonaError) -> ApiError {
     ApiError::invalid(e.to_string()).with_errors(json!([error_item(e)]))
 }
 

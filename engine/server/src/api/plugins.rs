@@ -1,7 +1,7 @@
 //! Scorer plugins: everyone sees what scores them; instructors switch
 //! plugins on and off and edit their configuration.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, STAFF};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::plugins::Setting;
@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sparring_store::Role;
 use std::sync::Arc;
 
 pub async fn list(State(state): State<Arc<AppState>>, _caller: Caller) -> Json<Value> {
@@ -29,7 +28,7 @@ pub async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Update>,
 ) -> ApiResult<Json<Value>> {
-    caller.require(&[Role::Instructor, Role::Admin], "change plugins")?;
+    caller.require(STAFF, "change plugins")?;
     let current = state
         .plugins
         .item(&id)

@@ -1,14 +1,13 @@
 //! How trainees grow over time (the standard's growth-curve skill, 1.2.5)
 //! and how a class stands per dimension.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, STAFF};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sparring_store::Role;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -34,7 +33,7 @@ pub async fn overview(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> ApiResult<Json<Value>> {
-    caller.require(&[Role::Instructor, Role::Admin], "see the class overview")?;
+    caller.require(STAFF, "see the class overview")?;
     let rows = state.db().overview()?;
     let dimensions: BTreeSet<&String> = rows.iter().flat_map(|r| r.dimensions.keys()).collect();
     Ok(Json(json!({ "dimensions": dimensions, "trainees": rows })))

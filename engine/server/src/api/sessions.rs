@@ -5,7 +5,7 @@
 //! done, so a crash loses no turn the trainee saw completed; a session not
 //! in memory is restored from its stored turns on the next reply.
 
-use crate::auth::Caller;
+use crate::auth::{Caller, STAFF};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{parse_persona, AppState, LiveSession};
@@ -20,7 +20,7 @@ use sparring_core::persona::Persona;
 use sparring_core::scorecard::{self, Scorecard};
 use sparring_core::scoring::Score;
 use sparring_session::{CustomerLine, Event, Session, SessionOptions, TurnRecord, MAX_REPLY_CHARS};
-use sparring_store::{NewOverride, NewSession, Override, Role, SessionRow};
+use sparring_store::{NewOverride, NewSession, Override, SessionRow};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -292,14 +292,10 @@ pub async fn create(
     }
     let (persona, toml) = match (persona_id, body.persona_toml) {
         (_, Some(toml)) => {
-            caller.require(&[Role::Instructor, Role::Admin], "try unsaved personas")?;
+            caller.require(STAFF, "try unsaved personas")?;
             let p =
                 sparring_core::persona::Persona::parse(std::path::Path::new("persona.toml"), &toml)
-                    .map_err(|e| {
-                        ApiError::invalid(e.to_string()).with_errors(
-                            json!([{ "line": e.line, "field": e.field, "message": e.message }]),
-                        )
-                    })?;
+                    .map_err(|e| super::personas::invalid(&e))?;
             (p, toml)
         }
         (Some(id), None) => {
@@ -561,7 +557,7 @@ pub async fn override_score(
     Path(id): Path<i64>,
     JsonBody(body): JsonBody<OverrideBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    caller.require(&[Role::Instructor, Role::Admin], "override scores")?;
+    caller.require(STAFF, "override scores")?;
     load_row(&state, &caller, id, false)?;
     if body.reason.trim().is_empty() {
         return Err(ApiError::invalid("an override needs a reason").with_field("reason"));
