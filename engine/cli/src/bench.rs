@@ -21,6 +21,9 @@ pub enum BenchCommand {
     /// Scoring latency per reply (p50/p99) with and without embeddings,
     /// compile, cache-hit and instantiation costs of the plugins.
     Scoring(crate::bench_scoring::ScoringArgs),
+    /// Batch scoring throughput: agent turns per second through the path
+    /// `sparring score` takes, with and without embeddings, at 1 and 2 jobs.
+    Score(crate::bench_score::ScoreBenchArgs),
     /// The web app under N concurrent chat sessions on loopback: time to
     /// the first streamed token (p50/p99) and no lost turns.
     Serve(crate::bench_serve::ServeBenchArgs),
@@ -143,6 +146,7 @@ pub fn run(cmd: BenchCommand, threads: Option<usize>) -> Result<()> {
         }
         BenchCommand::Llm(args) => run_all(args, threads),
         BenchCommand::Scoring(args) => crate::bench_scoring::run(args),
+        BenchCommand::Score(args) => crate::bench_score::run(args),
         BenchCommand::Serve(args) => crate::bench_serve::run(args),
     }
 }

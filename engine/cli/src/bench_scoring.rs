@@ -22,17 +22,20 @@ pub struct ScoringArgs {
     options: PluginOptions,
 }
 
+/// The labelled replies given, else those of `evals/scoring`.
+pub fn labelled_files(given: &[PathBuf]) -> Vec<PathBuf> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    ["empathy", "expectation", "objection"]
+        .iter()
+        .map(|d| PathBuf::from(format!("evals/scoring/{d}.jsonl")))
+        .collect()
+}
+
 pub fn run(args: ScoringArgs) -> Result<()> {
-    let files = if args.replies.is_empty() {
-        ["empathy", "expectation", "objection"]
-            .iter()
-            .map(|d| PathBuf::from(format!("evals/scoring/{d}.jsonl")))
-            .collect()
-    } else {
-        args.replies.clone()
-    };
     let mut replies = Vec::new();
-    for f in &files {
+    for f in &labelled_files(&args.replies) {
         let (items, _) =
             labelled::read_jsonl(f).with_context(|| format!("reading {}", f.display()))?;
         replies.extend(items.into_iter().map(|i| i.ctx));

@@ -1,6 +1,7 @@
 //! `sparring`: the command line. It only wires the engine crates together.
 
 mod bench;
+mod bench_score;
 mod bench_scoring;
 mod bench_serve;
 mod chat;

@@ -117,8 +117,6 @@ pub fn embedder(options: &PluginOptions) -> Option<Arc<dyn sparring_core::Embedd
 pub struct Loaded {
     pub plugins: Vec<Plugin>,
     pub errors: Vec<ScoringError>,
-    /// Whether the plugins were given sentence embeddings (scores differ).
-    pub embeddings: bool,
 }
 
 impl Loaded {
@@ -152,11 +150,7 @@ pub fn load(options: &PluginOptions, only: &[String]) -> Result<Loaded> {
             Err(e) => errors.push(e),
         }
     }
-    Ok(Loaded {
-        plugins,
-        errors,
-        embeddings: host.services().has_embeddings(),
-    })
+    Ok(Loaded { plugins, errors })
 }
 
 /// The enabled plugins for a session, shared between sessions; a plugin

@@ -10,18 +10,17 @@
 //! being written (a torn last line is dropped on the next run). The other
 //! outputs are rebuilt from it at the end of every run.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use sparring_core::transcript::{parse_csv, parse_jsonl, parse_text, Call, TextOptions};
-use sparring_scoring::batch::{score_call, summarise, CallResult};
+use sparring_core::transcript::{Call, Format, TextOptions, EXTENSIONS};
+use sparring_report::tables;
+use sparring_scoring::batch::{pending, plugins_fingerprint, score_calls, summarise, CallResult};
 use sparring_scoring::Plugin;
 
 use crate::plugins::{self, PluginOptions};
@@ -88,8 +87,6 @@ fn matches(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     go(&p, &n)
 }
-
-const EXTENSIONS: &[&str] = &["jsonl", "ndjson", "csv", "txt"];
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -162,8 +159,8 @@ pub fn expand(inputs: &[String]) -> (Vec<PathBuf>, Vec<InputError>) {
     (files, errors)
 }
 
-/// The calls of one file, by its extension (JSONL, CSV, or a plain-text
-/// transcript named for its call); errors name the file.
+/// The calls of one file, in the format its name or content says (a
+/// plain-text transcript is one call named for the file); errors name the file.
 fn read_calls(path: &Path, text_options: &TextOptions) -> (Vec<Call>, Vec<InputError>) {
     let file = path.display().to_string();
     let text = match std::fs::read(path) {
@@ -197,20 +194,7 @@ fn read_calls(path: &Path, text_options: &TextOptions) -> (Vec<Call>, Vec<InputE
             )
         }
     };
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let (calls, errors) = match ext.as_str() {
-        "jsonl" | "ndjson" | "json" => parse_jsonl(&text),
-        "csv" => parse_csv(&text),
-        _ => {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("call");
-            let (call, errors) = parse_text(stem, &text, text_options);
-            (call.into_iter().collect(), errors)
-        }
-    };
+    let (calls, errors) = Format::detect(&file, &text).parse(&file, &text, text_options);
     let errors = errors
         .into_iter()
         .map(|e| InputError {
@@ -220,30 +204,6 @@ fn read_calls(path: &Path, text_options: &TextOptions) -> (Vec<Call>, Vec<InputE
         })
         .collect();
     (calls, errors)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What a call's result depends on: its content and the plugins that rate it.
-fn fingerprint(call: &Call, plugins: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(serde_json::to_vec(call).expect("plain data"));
-    h.update(plugins.as_bytes());
-    hex(&h.finalize())
-}
-
-/// The plugins' ids, versions and configs, and whether they had
-/// embeddings (with them the scores differ).
-fn plugins_fingerprint(plugins: &[Plugin], embeddings: bool) -> String {
-    let mut ids: Vec<String> = plugins
-        .iter()
-        .map(|p| format!("{}@{}:{}", p.id, p.version, p.config()))
-        .collect();
-    ids.sort();
-    ids.push(format!("embeddings={embeddings}"));
-    ids.join("\n")
 }
 
 /// The scored calls already in the journal, by (file, call id): the last
@@ -284,102 +244,21 @@ fn write_atomic(
     Ok(())
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// turns.jsonl, calls.csv, turns.csv, errors.jsonl from the journal.
-fn write_outputs(out: &Path, journal: &[Journal], errors: &[InputError]) -> Result<Vec<String>> {
-    let mut dims: Vec<String> = journal
+fn write_outputs(out: &Path, journal: &[Journal], errors: &[InputError]) -> Result<()> {
+    let rows: Vec<tables::Row> = journal
         .iter()
-        .flat_map(|j| j.result.dimensions.keys().cloned())
+        .map(|j| (j.file.as_str(), &j.result))
         .collect();
-    dims.sort();
-    dims.dedup();
-    write_atomic(&out.join("turns.jsonl"), |w| {
-        for j in journal {
-            for t in &j.result.turns {
-                let row = serde_json::json!({
-                    "file": j.file,
-                    "call_id": j.result.call_id,
-                    "agent_id": j.result.agent_id,
-                    "timestamp": j.result.timestamp,
-                    "turn": t.turn,
-                    "reply": t.reply,
-                    "scores": t.scores,
-                    "errors": t.errors,
-                });
-                writeln!(w, "{row}")?;
-            }
-        }
-        Ok(())
-    })?;
-    write_atomic(&out.join("calls.csv"), |w| {
-        write!(w, "file,call_id,agent_id,timestamp,agent_turns")?;
-        for d in &dims {
-            write!(w, ",{}", csv_field(d))?;
-        }
-        writeln!(w)?;
-        for j in journal {
-            let r = &j.result;
-            write!(
-                w,
-                "{},{},{},{},{}",
-                csv_field(&j.file),
-                csv_field(&r.call_id),
-                csv_field(r.agent_id.as_deref().unwrap_or("")),
-                csv_field(r.timestamp.as_deref().unwrap_or("")),
-                r.turns.len()
-            )?;
-            for d in &dims {
-                match r.dimensions.get(d) {
-                    Some(v) => write!(w, ",{v:.2}")?,
-                    None => write!(w, ",")?,
-                }
-            }
-            writeln!(w)?;
-        }
-        Ok(())
-    })?;
-    write_atomic(&out.join("turns.csv"), |w| {
-        writeln!(
-            w,
-            "file,call_id,agent_id,turn,dimension,skill_code,value,level,tip,evidence"
-        )?;
-        for j in journal {
-            for t in &j.result.turns {
-                for s in &t.scores {
-                    let evidence: Vec<&str> = s.evidence.iter().map(|e| e.quote.as_str()).collect();
-                    writeln!(
-                        w,
-                        "{},{},{},{},{},{},{:.2},{},{},{}",
-                        csv_field(&j.file),
-                        csv_field(&j.result.call_id),
-                        csv_field(j.result.agent_id.as_deref().unwrap_or("")),
-                        t.turn,
-                        csv_field(&s.dimension),
-                        csv_field(&s.skill_code),
-                        s.value,
-                        csv_field(&s.level),
-                        csv_field(&s.tip),
-                        csv_field(&evidence.join(" | "))
-                    )?;
-                }
-            }
-        }
-        Ok(())
-    })?;
+    write_atomic(&out.join("turns.jsonl"), |w| tables::turns_jsonl(w, &rows))?;
+    write_atomic(&out.join("calls.csv"), |w| tables::calls_csv(w, &rows))?;
+    write_atomic(&out.join("turns.csv"), |w| tables::turns_csv(w, &rows))?;
     write_atomic(&out.join("errors.jsonl"), |w| {
         for e in errors {
             writeln!(w, "{}", serde_json::to_string(e).expect("plain data"))?;
         }
         Ok(())
-    })?;
-    Ok(dims)
+    })
 }
 
 pub fn run(args: ScoreArgs) -> Result<()> {
@@ -399,24 +278,18 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             args.customer_prefixes.clone()
         },
     };
-    let mut calls: Vec<(String, Call)> = Vec::new();
-    let mut ids: HashMap<(String, String), usize> = HashMap::new();
+    let mut calls: Vec<((String, String), Call)> = Vec::new();
     for f in &files {
         let (found, errs) = read_calls(f, &text_options);
         errors.extend(errs);
-        for c in found {
-            let key = (f.display().to_string(), c.call_id.clone());
-            if ids.insert(key.clone(), c.first_line).is_some() {
-                errors.push(InputError {
-                    file: key.0,
-                    line: c.first_line,
-                    message: format!("call `{}` appears twice; the first is kept", c.call_id),
-                });
-                continue;
-            }
-            calls.push((f.display().to_string(), c));
-        }
+        let file = f.display().to_string();
+        calls.extend(
+            found
+                .into_iter()
+                .map(|c| ((file.clone(), c.call_id.clone()), c)),
+        );
     }
+    let ids: HashSet<(String, String)> = calls.iter().map(|(k, _)| k.clone()).collect();
     for e in &errors {
         if e.line > 0 {
             eprintln!("{}:{}: {}", e.file, e.line, e.message);
@@ -434,7 +307,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             args.plugin_options.search_dirs_text()
         );
     }
-    let plugin_fp = plugins_fingerprint(&loaded.plugins, loaded.embeddings);
+    let plugins: Vec<&Plugin> = loaded.plugins.iter().collect();
+    let plugin_fp = plugins_fingerprint(&plugins);
     let journal_path = args.out.join("calls.jsonl");
     let (previous, torn) = load_journal(&journal_path)?;
     if torn > 0 {
@@ -449,15 +323,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             )
         })
         .collect();
-    let todo: Vec<(String, Call, String)> = calls
-        .into_iter()
-        .filter_map(|(file, call)| {
-            let fp = fingerprint(&call, &plugin_fp);
-            let key = (file.clone(), call.call_id.clone());
-            (done.get(&key) != Some(&fp)).then_some((file, call, fp))
-        })
-        .collect();
-    let skipped = ids.len().saturating_sub(todo.len());
+    let (todo, skipped) = pending(calls, &done, &plugin_fp);
     // Rewrite the journal without torn lines before appending to it.
     if torn > 0 {
         write_atomic(&journal_path, |w| {
@@ -477,50 +343,24 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let bar = progress_bar(!args.quiet, todo.len() as u64);
-    let queue = Arc::new(Mutex::new(todo.into_iter()));
-    let plugins: Arc<[Plugin]> = Arc::from(loaded.plugins);
-    let (tx, rx) = mpsc::channel::<Journal>();
-    let workers: Vec<_> = (0..jobs)
-        .map(|_| {
-            let (queue, plugins, tx) = (queue.clone(), plugins.clone(), tx.clone());
-            std::thread::spawn(move || {
-                let refs: Vec<&Plugin> = plugins.iter().collect();
-                loop {
-                    let next = queue.lock().expect("queue").next();
-                    let Some((file, call, fingerprint)) = next else {
-                        break;
-                    };
-                    let result = score_call(&refs, &call);
-                    if tx
-                        .send(Journal {
-                            file,
-                            fingerprint,
-                            result,
-                        })
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(tx);
     let mut scored = 0usize;
-    for j in rx {
+    score_calls(&plugins, todo, jobs, |p, result| -> Result<()> {
+        let line = Journal {
+            file: p.key.0,
+            fingerprint: p.fingerprint,
+            result,
+        };
         writeln!(
             journal_file,
             "{}",
-            serde_json::to_string(&j).expect("plain data")
+            serde_json::to_string(&line).expect("plain data")
         )?;
         journal_file.flush()?;
         scored += 1;
         bar.inc(1);
-    }
-    for w in workers {
-        w.join()
-            .map_err(|_| anyhow::anyhow!("a scoring thread panicked"))?;
-    }
+        Ok(())
+    })
+    .with_context(|| format!("writing {}", journal_path.display()))?;
     bar.finish_and_clear();
     drop(journal_file);
 
@@ -532,7 +372,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     }
     let current: Vec<Journal> = latest
         .into_iter()
-        .filter(|(k, _)| ids.contains_key(k))
+        .filter(|(k, _)| ids.contains(k))
         .map(|(_, j)| j)
         .collect();
     write_outputs(&args.out, &current, &errors)?;
@@ -545,7 +385,8 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         title: format!("sparring QA report: {}", args.inputs.join(", ")),
         results: &results,
         errors: &report_errors,
-        plugins: plugins
+        plugins: loaded
+            .plugins
             .iter()
             .map(|p| (p.id.clone(), p.version.clone()))
             .collect(),
@@ -597,12 +438,5 @@ mod tests {
         assert!(!matches("*.jsonl", "calls.csv"));
         assert!(matches("*", ""));
         assert!(!matches("a?", "a"));
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// How long a login lasts, in hours.
     #[arg(long, default_value_t = 12)]
     pub login_hours: i64,
+    /// Threads an evaluator's batch job scores on (default: half the
+    /// cores, so trainees chatting meanwhile keep the rest).
+    #[arg(long)]
+    pub batch_jobs: Option<usize>,
 }
 
 /// On a database without accounts, makes `admin` with a random password
@@ -78,6 +82,9 @@ pub fn build(args: &ServeArgs, db: &std::path::Path) -> Result<(Arc<AppState>, S
         plugins: manifests,
         plugin_errors,
         login_ttl_secs: args.login_hours * 3600,
+        batch_jobs: args.batch_jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+        }),
     })?;
     Ok((state, model, location))
 }

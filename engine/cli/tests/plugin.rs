@@ -1,5 +1,6 @@
-//! `sparring plugin …`, `sparring eval` and `sparring bench scoring` as users
-//! and scripts call them, on real components built by `plugin build`.
+//! `sparring plugin …`, `sparring eval`, `sparring bench scoring` and
+//! `sparring bench score` as users and scripts call them, on real components
+//! built by `plugin build`.
 
 mod common;
 
@@ -157,6 +158,46 @@ fn bench_scoring_prints_latency_and_load_costs() {
     assert_eq!(all["replies"], 288);
     assert!(all["p50_ms"].as_f64().unwrap() > 0.0);
     assert!(report["fuel_per_ms"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_score_times_the_batch_path_at_each_job_count() {
+    built();
+    let out = ok(sparring(&[
+        "bench",
+        "score",
+        "--calls",
+        "20",
+        "--turns",
+        "3",
+        "--jobs",
+        "1,2",
+        "--json",
+        "--no-embeddings",
+        "--plugins",
+        "plugins",
+    ]));
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    let shape: Vec<(bool, u64, u64, u64)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["embeddings"].as_bool().unwrap(),
+                r["jobs"].as_u64().unwrap(),
+                r["calls"].as_u64().unwrap(),
+                r["agent_turns"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shape, [(false, 1, 20, 60), (false, 2, 20, 60)]);
+    for r in runs {
+        assert!(r["turns_per_second"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    assert_eq!(runs[0]["scaling"], 1.0);
+    let out = sparring(&["bench", "score", "--jobs", "0", "--plugins", "plugins"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("at least 1"), "{}", text(&out));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A self-contained HTML report of batch scoring results for evaluators:
 //! inline CSS, inline SVG charts drawn here, no JavaScript and no network,
 //! labels in Chinese and English. The same input always gives the same bytes.
+//! [`tables`] writes the JSONL and CSV that go with it.
 
 mod calls;
 mod escape;
@@ -8,6 +9,7 @@ mod sections;
 mod stats;
 mod style;
 mod svg;
+pub mod tables;
 
 use escape::esc;
 use sparring_scoring::batch::CallResult;

@@ -27,7 +27,7 @@ pub use compile_cache::{CacheOutcome, CompileCache};
 pub use error::{PluginError, ScoringError};
 pub use manifest::{PluginManifest, MANIFEST_FILE};
 pub use plugin::{Metering, Plugin, ScoringHost};
-pub use run::{score_session_all, score_turn_all, PluginOutcome};
+pub use run::{score_session_all, score_turn_all, score_turn_each, PluginOutcome};
 pub use sandbox::{Limits, FUEL_PER_MS};
 pub use services::HostServices;
 

@@ -1,4 +1,6 @@
-//! Several plugins on one reply, in parallel; each plugin's failure is its own.
+//! Several plugins on one reply, in parallel for a trainee waiting on them or
+//! one after another for a batch that already keeps every core busy; each
+//! plugin's failure is its own.
 
 use crate::error::PluginError;
 use crate::plugin::Plugin;
@@ -38,13 +40,39 @@ impl Serialize for PluginOutcome {
 /// computed once up front (when the host has a model), so plugins comparing
 /// it with exemplars share it.
 pub fn score_turn_all(plugins: &[&Plugin], ctx: &TurnContext) -> Vec<PluginOutcome> {
+    embed_reply(plugins, ctx);
+    in_parallel(plugins, |p| p.score_turn(ctx))
+}
+
+/// [`score_turn_all`] on the calling thread only, plugin after plugin: for
+/// batches, whose threads each score their own call.
+pub fn score_turn_each(plugins: &[&Plugin], ctx: &TurnContext) -> Vec<PluginOutcome> {
+    embed_reply(plugins, ctx);
+    plugins
+        .iter()
+        .map(|p| timed(p, |p| p.score_turn(ctx)))
+        .collect()
+}
+
+/// The reply's embedding, computed once and cached for every plugin.
+fn embed_reply(plugins: &[&Plugin], ctx: &TurnContext) {
     if let Some(first) = plugins.first() {
         let services = first.services_handle();
         if services.has_embeddings() {
             let _ = services.embed(std::slice::from_ref(&ctx.reply));
         }
     }
-    in_parallel(plugins, |p| p.score_turn(ctx))
+}
+
+fn timed(p: &Plugin, f: impl FnOnce(&Plugin) -> Result<Vec<Score>, PluginError>) -> PluginOutcome {
+    let started = Instant::now();
+    let result = f(p);
+    PluginOutcome {
+        plugin: p.id.clone(),
+        version: p.version.clone(),
+        result,
+        elapsed: started.elapsed(),
+    }
 }
 
 /// Rate a whole conversation with every plugin at once.
@@ -56,16 +84,7 @@ fn in_parallel(
     plugins: &[&Plugin],
     f: impl Fn(&Plugin) -> Result<Vec<Score>, PluginError> + Sync,
 ) -> Vec<PluginOutcome> {
-    let run = |p: &Plugin| {
-        let started = Instant::now();
-        let result = f(p);
-        PluginOutcome {
-            plugin: p.id.clone(),
-            version: p.version.clone(),
-            result,
-            elapsed: started.elapsed(),
-        }
-    };
+    let run = |p: &Plugin| timed(p, &f);
     if plugins.len() <= 1 {
         return plugins.iter().map(|p| run(p)).collect();
     }

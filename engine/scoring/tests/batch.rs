@@ -5,8 +5,11 @@ mod common;
 use common::*;
 use sparring_core::scoring::{Language, ScenarioKind, Speaker};
 use sparring_core::transcript::{parse_jsonl, Call};
-use sparring_scoring::batch::{score_call, summarise, CallResult};
+use sparring_scoring::batch::{
+    pending, plugins_fingerprint, score_call, score_calls, summarise, CallResult,
+};
 use sparring_scoring::Plugin;
+use std::collections::HashMap;
 
 const BUILTIN: [&str; 3] = ["empathy", "expectation", "objection"];
 
@@ -173,4 +176,89 @@ fn no_plugins_no_scores() {
     assert!(result.turns.iter().all(|t| t.scores.is_empty()));
     assert!(result.dimensions.is_empty());
     assert!(summarise(&[result]).is_empty());
+}
+
+/// Forty copies of the two calls, each under its own key.
+fn many_calls() -> Vec<(usize, Call)> {
+    let base = parse(&format!("{ZH}\n{EN}"));
+    (0..40)
+        .map(|i| {
+            let mut c = base[i % 2].clone();
+            c.call_id = format!("{}-{i}", c.call_id);
+            (i, c)
+        })
+        .collect()
+}
+
+#[test]
+fn two_threads_score_what_one_thread_scores_and_every_call_once() {
+    let plugins = load_builtins();
+    let plugins: Vec<&Plugin> = plugins.iter().collect();
+    let fp = plugins_fingerprint(&plugins);
+    let (todo, skipped) = pending(many_calls(), &HashMap::new(), &fp);
+    assert_eq!((todo.len(), skipped), (40, 0));
+    let run = |threads| {
+        let mut got: HashMap<usize, CallResult> = HashMap::new();
+        score_calls(&plugins, todo.clone(), threads, |p, r| {
+            assert!(got.insert(p.key, r).is_none(), "call {} twice", p.key);
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        got
+    };
+    let one = run(1);
+    let two = run(2);
+    assert_eq!(one.len(), 40);
+    assert_eq!(one, two, "results do not depend on the thread count");
+    assert_eq!(one[&3].call_id, "en-1-3");
+}
+
+#[test]
+fn calls_scored_with_the_same_plugins_are_skipped_and_others_are_not() {
+    let plugins = load_builtins();
+    let plugins: Vec<&Plugin> = plugins.iter().collect();
+    let fp = plugins_fingerprint(&plugins);
+    let (todo, _) = pending(many_calls(), &HashMap::new(), &fp);
+    let mut done: HashMap<usize, String> = todo
+        .iter()
+        .filter(|p| p.key < 30)
+        .map(|p| (p.key, p.fingerprint.clone()))
+        .collect();
+    // Call 5 changed since it was scored.
+    done.insert(5, "an older fingerprint".into());
+    let (again, skipped) = pending(many_calls(), &done, &fp);
+    assert_eq!(skipped, 29);
+    let keys: Vec<usize> = again.iter().map(|p| p.key).collect();
+    assert_eq!(keys, [5].into_iter().chain(30..40).collect::<Vec<_>>());
+
+    // Other plugins (here one fewer), other fingerprints: nothing is skipped.
+    let fewer = plugins_fingerprint(&plugins[..2]);
+    assert_ne!(fewer, fp);
+    assert_eq!(pending(many_calls(), &done, &fewer).1, 0);
+    // The order plugins are given in does not matter.
+    let reversed: Vec<&Plugin> = plugins.iter().rev().copied().collect();
+    assert_eq!(plugins_fingerprint(&reversed), fp);
+    // Nor does a config change go unnoticed: it is part of the fingerprint.
+    assert!(fp.contains(plugins[0].config()));
+}
+
+#[test]
+fn an_error_storing_a_result_stops_the_batch() {
+    let plugins = load_builtins();
+    let plugins: Vec<&Plugin> = plugins.iter().collect();
+    let (todo, _) = pending(
+        many_calls(),
+        &HashMap::new(),
+        &plugins_fingerprint(&plugins),
+    );
+    let mut stored = 0;
+    let outcome = score_calls(&plugins, todo, 2, |_, _| {
+        stored += 1;
+        if stored == 3 {
+            return Err("disk full");
+        }
+        Ok(())
+    });
+    assert_eq!(outcome, Err("disk full"));
+    assert_eq!(stored, 3, "nothing is handed over after the error");
 }

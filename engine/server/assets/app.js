@@ -116,7 +116,7 @@
       opts = opts || {};
       const headers = Object.assign({}, opts.headers || {});
       let body = opts.body;
-      if (body !== undefined && !(body instanceof Blob) && !(body instanceof ArrayBuffer) && typeof body !== "string") {
+      if (body !== undefined && !(body instanceof Blob) && !(body instanceof ArrayBuffer) && !(body instanceof FormData) && typeof body !== "string") {
         body = JSON.stringify(body);
         headers["Content-Type"] = headers["Content-Type"] || "application/json";
       }

@@ -1,5 +1,6 @@
-// Evaluator: upload a JSONL file of calls for batch scoring, list batches (polling
-// while any is running) and show one batch's results.
+// Evaluator: upload transcript files (JSONL, CSV or plain text; one or many) for
+// batch scoring, list batches (polling while any is running) and show one batch's
+// results with the downloads `sparring score` also writes.
 (function () {
   "use strict";
   const { App, I18N } = window;
@@ -21,26 +22,28 @@
     App.say(box, u.key ? t(u.key, u.vars) : u.text, u.kind);
   }
 
-  // The native file input is hidden behind a styled button; its chosen name is shown here.
+  // The native file input is hidden behind a styled button; the chosen names are shown here.
   function renderFileName() {
-    const f = $("batch-file").files[0];
+    const files = [...$("batch-file").files];
     const box = $("batch-file-name");
-    box.textContent = f ? f.name : t("eval.no_file_chosen");
-    box.classList.toggle("muted", !f);
+    box.textContent = !files.length ? t("eval.no_file_chosen")
+      : files.length === 1 ? files[0].name : t("eval.files_chosen", { n: files.length, first: files[0].name });
+    box.classList.toggle("muted", !files.length);
   }
 
   async function upload(ev) {
     ev.preventDefault();
-    const file = $("batch-file").files[0];
-    if (!file) { state.upload = { key: "eval.no_file", kind: "error" }; return renderUpload(); }
+    const files = [...$("batch-file").files];
+    if (!files.length) { state.upload = { key: "eval.no_file", kind: "error" }; return renderUpload(); }
     const b = $("batch-upload");
     b.disabled = true;
     state.upload = { key: "eval.uploading", kind: "info" };
     renderUpload();
     try {
-      const res = await App.fetch("POST", "/api/batches?name=" + encodeURIComponent(file.name), {
-        body: file, headers: { "Content-Type": "application/x-ndjson" }
-      });
+      // One part per file; the server reads each by its extension, then its content.
+      const form = new FormData();
+      for (const f of files) form.append("file", f, f.name);
+      const res = await App.fetch("POST", "/api/batches", { body: form });
       // The body is JSON per the contract; a plain-text body (e.g. from a proxy) is shown as is.
       const raw = await res.text();
       let data = null;
@@ -125,6 +128,11 @@
       el("h2", { id: "batch-title", text: t("eval.results", { name: d.name || d.id }) }),
       App.badge(App.statusName(d.status), d.status)));
     if (d.status === "running") box.append(el("p", { class: "msg-line info", text: t("eval.still_running") }));
+    const base = "/api/batches/" + encodeURIComponent(d.id) + "/files/";
+    box.append(el("p", { class: "row downloads", id: "batch-downloads" },
+      el("span", { class: "muted small", text: t("eval.downloads") }),
+      [["report.html", "eval.dl_report"], ["calls.csv", "eval.dl_calls"], ["turns.csv", "eval.dl_turns"], ["turns.jsonl", "eval.dl_turns_jsonl"]]
+        .map(([f, key]) => el("a", { href: base + f, download: "batch-" + d.id + "-" + f, "data-file": f, text: t(key) }))));
 
     // per dimension
     const dims = d.dimensions || [];
@@ -148,15 +156,16 @@
     if (!calls.length) box.append(el("p", { class: "muted", text: t("common.none") }));
     else {
       box.append(el("div", { class: "table-wrap" }, el("table", { id: "batch-calls", class: "stack-sm" },
-        el("thead", {}, el("tr", {}, th(t("col.call")), th(t("col.agent")), th(t("col.turns"), "num"), dimNames.map((n) => th(App.dimName(n), "num")))),
-        el("tbody", {}, calls.map((c) => el("tr", { "data-call-id": c.call_id },
+        el("thead", {}, el("tr", {}, th(t("col.call")), th(t("col.agent")), th(t("col.turns"), "num"), dimNames.map((n) => th(App.dimName(n), "num")), th(t("col.file")))),
+        el("tbody", {}, calls.map((c) => el("tr", { "data-call-id": c.call_id, "data-file": c.file || "" },
           td(t("col.call"), el("code", { text: String(c.call_id) })),
           td(t("col.agent"), c.agent_id || t("common.dash")),
           td(t("col.turns"), App.fmtNum(callTurns(c)), "num"),
           dimNames.map((n) => {
             const v = c.dimensions ? c.dimensions[n] : null;
             return td(App.dimName(n), App.fmtNum(v), "num" + (v === null || v === undefined ? "" : " cell-" + App.scoreClass(v)));
-          })))))));
+          }),
+          td(t("col.file"), c.file || t("common.dash"), "small")))))));
       box.append(el("h3", { text: t("eval.turn_scores") }));
       for (const c of calls) {
         const det = el("details", { "data-call-id": c.call_id, "data-testid": "call-details" },
@@ -181,9 +190,10 @@
     const errs = d.errors || [];
     if (!errs.length) box.append(el("p", { class: "muted", text: t("eval.no_errors") }));
     else box.append(el("div", { class: "table-wrap" }, el("table", { id: "batch-errors", class: "stack-sm" },
-      el("thead", {}, el("tr", {}, th(t("col.line"), "num narrow"), th(t("col.message")))),
-      el("tbody", {}, errs.map((e) => el("tr", { "data-line": e.line === null || e.line === undefined ? "" : String(e.line) },
-        td(t("col.line"), e.line === null || e.line === undefined ? t("common.dash") : String(e.line), "num narrow"),
+      el("thead", {}, el("tr", {}, th(t("col.file")), th(t("col.line"), "num narrow"), th(t("col.message")))),
+      el("tbody", {}, errs.map((e) => el("tr", { "data-line": e.line ? String(e.line) : "", "data-file": e.file || "" },
+        td(t("col.file"), e.file || t("common.dash")),
+        td(t("col.line"), e.line ? String(e.line) : t("common.dash"), "num narrow"),
         td(t("col.message"), e.message || "")))))));
   }
 

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod batch_job;
 pub mod body;
 pub mod error;
 pub mod loadtest;
@@ -62,6 +63,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/batches"),
     ("post", "/api/batches"),
     ("get", "/api/batches/{id}"),
+    ("get", "/api/batches/{id}/files/{file}"),
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
 ];
@@ -80,6 +82,8 @@ pub struct ServerConfig {
     /// Plugin manifests that could not be read, for /healthz.
     pub plugin_errors: Vec<String>,
     pub login_ttl_secs: i64,
+    /// Threads a batch job scores on.
+    pub batch_jobs: usize,
 }
 
 /// Opens the store, seeds personas, applies stored plugin settings.
@@ -88,12 +92,19 @@ pub fn build_state(config: ServerConfig) -> Result<Arc<AppState>, ServerError> {
     if let Some(dir) = &config.personas_dir {
         seed_personas(&mut store, dir);
     }
+    // Interrupted jobs resume once the state is built; those from before
+    // batches kept their files cannot, and are marked failed.
+    let mut resume = Vec::new();
     for id in store.interrupted_batches()? {
-        store.finish_batch(
-            id,
-            "failed",
-            &json!({ "error": "interrupted: the server stopped while scoring; the calls scored before are kept" }),
-        )?;
+        if store.batch_inputs(id)?.is_empty() {
+            store.finish_batch(
+                id,
+                "failed",
+                &json!({ "error": "interrupted: the server stopped while scoring; the calls scored before are kept" }),
+            )?;
+        } else {
+            resume.push(id);
+        }
     }
     let settings = store.plugin_settings()?;
     let registry = PluginRegistry::new(config.host, config.plugins, config.plugin_errors, |id| {
@@ -105,7 +116,7 @@ pub fn build_state(config: ServerConfig) -> Result<Arc<AppState>, ServerError> {
                 config: s.config.clone(),
             })
     });
-    Ok(Arc::new(AppState::new(
+    let mut state = AppState::new(
         store,
         config.backend,
         config.model,
@@ -113,7 +124,14 @@ pub fn build_state(config: ServerConfig) -> Result<Arc<AppState>, ServerError> {
         config.attempts,
         registry,
         config.login_ttl_secs,
-    )))
+    );
+    state.batch_jobs = config.batch_jobs.max(1);
+    let state = Arc::new(state);
+    for id in resume {
+        tracing::info!("batch {id} was interrupted; resuming it");
+        batch_job::spawn(state.clone(), id);
+    }
+    Ok(state)
 }
 
 /// Why the server could not start.
@@ -214,6 +232,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/overview", get(progress::overview))
         .route("/api/batches", get(batches::list).post(batches::create))
         .route("/api/batches/{id}", get(batches::get))
+        .route("/api/batches/{id}/files/{file}", get(batches::download))
         .route("/api/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/", get(|| page("home.html")))

@@ -32,6 +32,8 @@ pub struct AppState {
     /// How long a login lasts.
     pub login_ttl_secs: i64,
     pub throttle: LoginThrottle,
+    /// Threads a batch job scores on.
+    pub batch_jobs: usize,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             live: Mutex::new(HashMap::new()),
             login_ttl_secs,
             throttle: LoginThrottle::default(),
+            batch_jobs: 1,
         }
     }
 

@@ -240,8 +240,7 @@ fn streaming_and_upload_media_types_are_described() {
         upload["application/x-ndjson"].is_object(),
         "POST /api/batches takes application/x-ndjson"
     );
-    assert!(
-        upload["text/plain"].is_object(),
-        "POST /api/batches takes text/plain"
-    );
+    for media in ["text/plain", "text/csv", "multipart/form-data"] {
+        assert!(upload[media].is_object(), "POST /api/batches takes {media}");
+    }
 }

@@ -7,7 +7,6 @@ mod common;
 use common::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 fn score(turn: &Value, dimension: &str) -> Option<f64> {
     turn["plugins"]
@@ -323,14 +322,7 @@ async fn uploaded_transcripts_are_scored_per_call_and_per_dimension() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["calls"], 2, "{v}");
     let id = v["id"].as_i64().unwrap();
-    let mut batch = Value::Null;
-    for _ in 0..120 {
-        batch = eve.get(&format!("/api/batches/{id}")).await.1;
-        if batch["status"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let batch = eve.batch_finished(id).await;
     assert_eq!(batch["status"], "done", "{batch}");
     assert_eq!(batch["errors"][0]["line"], 3, "{batch}");
     let calls = batch["calls"].as_array().unwrap();

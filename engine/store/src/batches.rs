@@ -1,13 +1,43 @@
-//! Batch scoring jobs: an evaluator uploads real call transcripts (JSONL)
-//! and the server scores every agent turn with the plugins. Each scored call
-//! is stored in its own transaction as soon as it is done, so a job killed
-//! half way keeps what it scored; a job still `running` when the server
-//! starts was interrupted ([`Store::interrupted_batches`]), and the server
-//! decides what to do with it.
+//! Batch scoring jobs: an evaluator uploads real call transcripts (JSONL,
+//! CSV or plain text) and the server scores every agent turn with the
+//! plugins. The uploaded files are kept with the job; each scored call is
+//! stored in its own transaction as soon as it is done, with the
+//! fingerprint of what it was scored with, so a job killed half way keeps
+//! what it scored and can resume: a job still `running` when the server
+//! starts was interrupted ([`Store::interrupted_batches`]).
 
 use crate::{parse, Store, StoreError, NOW};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
+use std::collections::HashMap;
+
+/// One uploaded file of a batch, kept so the job can be run again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchInput {
+    pub name: String,
+    /// `jsonl`, `csv` or `text`.
+    pub format: String,
+    pub content: String,
+}
+
+/// An input problem: the file, the 1-based line (0: the whole file) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// What a new batch job starts with.
+pub struct NewBatch<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub inputs: &'a [BatchInput],
+    /// How many calls the inputs hold.
+    pub calls_total: usize,
+    /// What could not be read in them.
+    pub errors: &'a [BatchError],
+}
 
 /// A batch job with its progress.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -31,75 +61,104 @@ pub struct BatchRow {
 /// One scored call of a batch.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BatchCall {
-    /// Its place in the upload (0-based).
+    /// Its place among the calls of all the batch's files (0-based).
     pub idx: usize,
+    /// The uploaded file it is in.
+    pub file: String,
     pub call_id: String,
     pub agent_id: Option<String>,
+    /// Of the call's content and the plugins that scored it: a resumed job
+    /// scores again only calls whose fingerprint changed.
+    #[serde(skip)]
+    pub fingerprint: String,
     /// What the server made of it (turns, scores, means), as JSON.
     pub result: serde_json::Value,
 }
 
 impl Store {
-    /// Starts a batch job (status `running`) and returns its id.
-    pub fn create_batch(
-        &self,
-        user_id: i64,
-        name: &str,
-        calls_total: usize,
-    ) -> Result<i64, StoreError> {
-        if self.user(user_id)?.is_none() {
-            return Err(StoreError::NotFound(format!("user {user_id}")));
+    /// Starts a batch job (status `running`) with its files and input
+    /// errors, in one transaction, and returns its id.
+    pub fn create_batch(&mut self, new: &NewBatch) -> Result<i64, StoreError> {
+        if self.user(new.user_id)?.is_none() {
+            return Err(StoreError::NotFound(format!("user {}", new.user_id)));
         }
-        self.conn.execute(
-            "INSERT INTO batches (user_id, name, calls_total) VALUES (?1, ?2, ?3)",
-            params![user_id, name, calls_total as i64],
-        )?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    /// Stores scored call `idx` of a running batch, in one transaction.
-    /// `NotFound` for an unknown batch, `Conflict` when it has finished or
-    /// already has call `idx`.
-    pub fn add_batch_call(
-        &mut self,
-        batch_id: i64,
-        idx: usize,
-        call_id: &str,
-        agent_id: Option<&str>,
-        result: &serde_json::Value,
-    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        check_running(&tx, batch_id)?;
-        let n = tx.execute(
-            "INSERT OR IGNORE INTO batch_calls (batch_id, idx, call_id, agent_id, result)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![batch_id, idx as i64, call_id, agent_id, result.to_string()],
+        tx.execute(
+            "INSERT INTO batches (user_id, name, calls_total) VALUES (?1, ?2, ?3)",
+            params![new.user_id, new.name, new.calls_total as i64],
         )?;
-        if n == 0 {
-            return Err(StoreError::Conflict(format!(
-                "batch {batch_id} already has call {idx}"
-            )));
+        let id = tx.last_insert_rowid();
+        for (idx, input) in new.inputs.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO batch_inputs (batch_id, idx, name, format, content)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, idx as i64, input.name, input.format, input.content],
+            )?;
+        }
+        for e in new.errors {
+            tx.execute(
+                "INSERT INTO batch_errors (batch_id, file, line, message) VALUES (?1, ?2, ?3, ?4)",
+                params![id, e.file, e.line as i64, e.message],
+            )?;
         }
         tx.commit()?;
-        Ok(())
+        Ok(id)
     }
 
-    /// Records an input error on `line` (1-based, of the upload) of a
-    /// running batch.
-    pub fn add_batch_error(
-        &mut self,
-        batch_id: i64,
-        line: usize,
-        message: &str,
-    ) -> Result<(), StoreError> {
+    /// Stores scored call `call.idx` of a running batch in one
+    /// transaction, replacing what was stored for it before (a call scored
+    /// again after its plugins changed). `NotFound` for an unknown batch,
+    /// `Conflict` when it has finished.
+    pub fn put_batch_call(&mut self, batch_id: i64, call: &BatchCall) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         check_running(&tx, batch_id)?;
         tx.execute(
-            "INSERT INTO batch_errors (batch_id, line, message) VALUES (?1, ?2, ?3)",
-            params![batch_id, line as i64, message],
+            "INSERT INTO batch_calls (batch_id, idx, file, call_id, agent_id, fingerprint, result)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (batch_id, idx) DO UPDATE SET file = excluded.file,
+                 call_id = excluded.call_id, agent_id = excluded.agent_id,
+                 fingerprint = excluded.fingerprint, result = excluded.result",
+            params![
+                batch_id,
+                call.idx as i64,
+                call.file,
+                call.call_id,
+                call.agent_id,
+                call.fingerprint,
+                call.result.to_string()
+            ],
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The files a batch was given, in upload order (empty for an unknown
+    /// batch, and for batches from before files were kept).
+    pub fn batch_inputs(&self, batch_id: i64) -> Result<Vec<BatchInput>, StoreError> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT name, format, content FROM batch_inputs WHERE batch_id = ?1 ORDER BY idx",
+            )?
+            .query_map([batch_id], |r| {
+                Ok(BatchInput {
+                    name: r.get(0)?,
+                    format: r.get(1)?,
+                    content: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The fingerprint of every scored call of a batch, by `idx`.
+    pub fn batch_fingerprints(&self, batch_id: i64) -> Result<HashMap<usize, String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare("SELECT idx, fingerprint FROM batch_calls WHERE batch_id = ?1")?
+            .query_map([batch_id], |r| {
+                Ok((r.get::<_, i64>(0)? as usize, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?)
     }
 
     /// Ends a running batch as `done` or `failed`, with its summary (the
@@ -153,38 +212,52 @@ impl Store {
 
     /// A batch's scored calls in upload order (empty for an unknown batch).
     pub fn batch_calls(&self, batch_id: i64) -> Result<Vec<BatchCall>, StoreError> {
-        let rows: Vec<(i64, String, Option<String>, String)> = self
+        type Row = (i64, String, String, Option<String>, String, String);
+        let rows: Vec<Row> = self
             .conn
             .prepare(
-                "SELECT idx, call_id, agent_id, result FROM batch_calls
+                "SELECT idx, file, call_id, agent_id, fingerprint, result FROM batch_calls
                  WHERE batch_id = ?1 ORDER BY idx",
             )?
             .query_map([batch_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<Result<_, _>>()?;
         rows.into_iter()
-            .map(|(idx, call_id, agent_id, result)| {
+            .map(|(idx, file, call_id, agent_id, fingerprint, result)| {
                 Ok(BatchCall {
                     result: parse(&format!("batch {batch_id} call {idx}"), &result)?,
                     idx: idx as usize,
+                    file,
                     call_id,
                     agent_id,
+                    fingerprint,
                 })
             })
             .collect()
     }
 
-    /// A batch's input errors as (line, message), by line (empty for an
-    /// unknown batch).
-    pub fn batch_errors(&self, batch_id: i64) -> Result<Vec<(usize, String)>, StoreError> {
+    /// A batch's input errors in upload order (by file, then line; empty
+    /// for an unknown batch).
+    pub fn batch_errors(&self, batch_id: i64) -> Result<Vec<BatchError>, StoreError> {
         Ok(self
             .conn
             .prepare(
-                "SELECT line, message FROM batch_errors WHERE batch_id = ?1 ORDER BY line, id",
+                "SELECT file, line, message FROM batch_errors WHERE batch_id = ?1 ORDER BY id",
             )?
             .query_map([batch_id], |r| {
-                Ok((r.get::<_, i64>(0)? as usize, r.get(1)?))
+                Ok(BatchError {
+                    file: r.get(0)?,
+                    line: r.get::<_, i64>(1)? as usize,
+                    message: r.get(2)?,
+                })
             })?
             .collect::<Result<_, _>>()?)
     }

@@ -19,7 +19,7 @@ mod plugins;
 mod stats;
 
 pub use assignments::{Assignment, NewAssignment};
-pub use batches::{BatchCall, BatchRow};
+pub use batches::{BatchCall, BatchError, BatchInput, BatchRow, NewBatch};
 pub use personas::{PersonaVersion, StoredPersona};
 pub use plugins::PluginSetting;
 pub use stats::{OverviewRow, ProgressPoint};

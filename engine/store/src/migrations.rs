@@ -137,6 +137,22 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX batch_errors_by_batch ON batch_errors(batch_id, line);
     ",
+    // 3: a batch keeps its uploaded files so an interrupted job can resume;
+    // calls and errors name their file; a scored call keeps the fingerprint
+    // of its content and the plugins that scored it.
+    "
+    CREATE TABLE batch_inputs (
+        batch_id INTEGER NOT NULL REFERENCES batches(id),
+        idx      INTEGER NOT NULL,
+        name     TEXT NOT NULL,
+        format   TEXT NOT NULL CHECK (format IN ('jsonl', 'csv', 'text')),
+        content  TEXT NOT NULL,
+        PRIMARY KEY (batch_id, idx)
+    );
+    ALTER TABLE batch_calls ADD COLUMN file TEXT NOT NULL DEFAULT '';
+    ALTER TABLE batch_calls ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+    ALTER TABLE batch_errors ADD COLUMN file TEXT NOT NULL DEFAULT '';
+    ",
 ];
 
 /// The schema version this build writes.

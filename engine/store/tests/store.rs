@@ -51,7 +51,7 @@ fn sessions_turns_and_overrides_survive_reopening() {
     let path = dir.path().join("sparring.db");
     let (alice, sid) = {
         let mut store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         let alice = store
             .add_user("alice", "$argon2id$x", Role::Trainee)
             .unwrap();
@@ -79,7 +79,7 @@ fn sessions_turns_and_overrides_survive_reopening() {
         (alice, sid)
     };
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2, "migrations run once");
+    assert_eq!(store.schema_version().unwrap(), 3, "migrations run once");
     let turns = store.turns(sid).unwrap();
     assert_eq!(turns, (0..3).map(turn).collect::<Vec<_>>());
     let row = store.session(sid).unwrap().unwrap();

@@ -5,7 +5,10 @@
 
 use serde_json::json;
 use sparring_session::{CustomerLine, LineSource, TurnRecord};
-use sparring_store::{NewAssignment, NewOverride, NewSession, Role, Store, StoreError, User};
+use sparring_store::{
+    BatchCall, BatchError, BatchInput, NewAssignment, NewBatch, NewOverride, NewSession, Role,
+    Store, StoreError, User,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -175,7 +178,7 @@ fn a_version_1_database_migrates_keeping_its_rows() {
     }
 
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     let row = store.session(7).unwrap().unwrap();
     assert_eq!(
         (row.user_name.as_str(), row.mode.as_str(), row.turns),
@@ -217,7 +220,7 @@ fn a_version_1_database_migrates_keeping_its_rows() {
         Some(a.id)
     );
     drop(store);
-    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 2);
+    assert_eq!(Store::open(&path).unwrap().schema_version().unwrap(), 3);
 }
 
 #[test]
@@ -696,25 +699,71 @@ fn the_overview_lists_every_trainee_even_without_sessions() {
     );
 }
 
+fn batch_call(
+    idx: usize,
+    file: &str,
+    call_id: &str,
+    agent_id: Option<&str>,
+    result: serde_json::Value,
+) -> BatchCall {
+    BatchCall {
+        idx,
+        file: file.into(),
+        call_id: call_id.into(),
+        agent_id: agent_id.map(String::from),
+        fingerprint: format!("fp-{idx}"),
+        result,
+    }
+}
+
 #[test]
 fn batches_survive_reopening_and_unfinished_ones_are_reported() {
     let (_dir, path) = fixture();
+    let inputs = [
+        BatchInput {
+            name: "march.jsonl".into(),
+            format: "jsonl".into(),
+            content: "{\"call_id\":\"c1\"}\nnot JSON\n".into(),
+        },
+        BatchInput {
+            name: "c2.txt".into(),
+            format: "text".into(),
+            content: "客户：你好\n客服：您好".into(),
+        },
+    ];
+    let errors = [BatchError {
+        file: "march.jsonl".into(),
+        line: 3,
+        message: "not JSON".into(),
+    }];
     let (eve, done, cut) = {
         let mut store = Store::open(&path).unwrap();
         let eve = user(&store, "eve", Role::Evaluator);
-        let done = store.create_batch(eve.id, "march.jsonl", 2).unwrap();
+        let new = |name, calls_total| NewBatch {
+            user_id: eve.id,
+            name,
+            inputs: &inputs,
+            calls_total,
+            errors: &errors,
+        };
+        let done = store.create_batch(&new("march", 2)).unwrap();
         let result = json!({"turns": 1, "dimensions": {"empathy": 55.0}});
         store
-            .add_batch_call(done, 0, "c1", Some("a7"), &result)
+            .put_batch_call(
+                done,
+                &batch_call(0, "march.jsonl", "c1", Some("a7"), json!({"first": true})),
+            )
             .unwrap();
-        store.add_batch_error(done, 3, "line 3: not JSON").unwrap();
+        // Scored again (the plugins changed): the later result replaces it.
         store
-            .add_batch_call(done, 1, "c2", None, &json!({}))
+            .put_batch_call(
+                done,
+                &batch_call(0, "march.jsonl", "c1", Some("a7"), result.clone()),
+            )
             .unwrap();
-        assert!(matches!(
-            store.add_batch_call(done, 1, "c2", None, &json!({})),
-            Err(StoreError::Conflict(_))
-        ));
+        store
+            .put_batch_call(done, &batch_call(1, "c2.txt", "c2", None, json!({})))
+            .unwrap();
         assert!(matches!(
             store.finish_batch(done, "running", &json!({})),
             Err(StoreError::Conflict(_))
@@ -731,22 +780,32 @@ fn batches_survive_reopening_and_unfinished_ones_are_reported() {
             Err(StoreError::Conflict(_))
         ));
         assert!(matches!(
-            store.add_batch_call(done, 2, "c3", None, &json!({})),
+            store.put_batch_call(done, &batch_call(2, "c3.txt", "c3", None, json!({}))),
             Err(StoreError::Conflict(_))
         ));
         assert!(matches!(
-            store.add_batch_error(999, 1, "x"),
+            store.put_batch_call(999, &batch_call(0, "x", "x", None, json!({}))),
             Err(StoreError::NotFound(_))
         ));
         assert!(matches!(
             store.finish_batch(999, "done", &json!({})),
             Err(StoreError::NotFound(_))
         ));
+        assert!(matches!(
+            store.create_batch(&NewBatch {
+                user_id: 999,
+                ..new("x", 0)
+            }),
+            Err(StoreError::NotFound(_))
+        ));
 
         // A job cut off half way: the process goes away without finishing it.
-        let cut = store.create_batch(eve.id, "april.jsonl", 3).unwrap();
+        let cut = store.create_batch(&new("april", 3)).unwrap();
         store
-            .add_batch_call(cut, 0, "d1", Some("a1"), &json!({"n": 1}))
+            .put_batch_call(
+                cut,
+                &batch_call(0, "march.jsonl", "d1", Some("a1"), json!({"n": 1})),
+            )
             .unwrap();
         (eve, done, cut)
     };
@@ -762,7 +821,7 @@ fn batches_survive_reopening_and_unfinished_ones_are_reported() {
             row.scored,
             row.errors
         ),
-        ("march.jsonl", "done", 2, 2, 1)
+        ("march", "done", 2, 2, 1)
     );
     assert!(row.finished_at.is_some());
     let cut_row = store.batch(cut).unwrap().unwrap();
@@ -775,24 +834,31 @@ fn batches_survive_reopening_and_unfinished_ones_are_reported() {
         .batch_calls(done)
         .unwrap()
         .into_iter()
-        .map(|c| (c.idx, c.call_id, c.agent_id, c.result))
+        .map(|c| (c.idx, c.file, c.call_id, c.agent_id, c.result))
         .collect();
     assert_eq!(
         calls,
         [
             (
                 0,
+                "march.jsonl".into(),
                 "c1".into(),
                 Some("a7".into()),
                 json!({"turns": 1, "dimensions": {"empathy": 55.0}})
             ),
-            (1, "c2".into(), None, json!({})),
+            (1, "c2.txt".into(), "c2".into(), None, json!({})),
         ]
     );
+    assert_eq!(store.batch_errors(done).unwrap(), errors);
     assert_eq!(
-        store.batch_errors(done).unwrap(),
-        [(3, "line 3: not JSON".to_string())]
+        store.batch_inputs(cut).unwrap(),
+        inputs,
+        "kept to resume from"
     );
+    assert!(store.batch_inputs(999).unwrap().is_empty());
+    let fingerprints = store.batch_fingerprints(done).unwrap();
+    assert_eq!(fingerprints.len(), 2);
+    assert_eq!(fingerprints[&1], "fp-1");
     assert_eq!(
         store.batch_summary(done).unwrap(),
         Some(json!({"dimensions": [{"dimension": "empathy"}]}))

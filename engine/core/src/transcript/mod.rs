@@ -8,6 +8,8 @@
 //! - Plain text ([`parse_text`]): one call per file, each turn starting with a
 //!   speaker prefix such as `客服：` or `Customer:` ([`TextOptions`]).
 //!
+//! [`Format`] tells them apart by file name or content.
+//!
 //! All three build calls the same way. Speakers are `agent` or `customer` (any
 //! case), or `客服`/`坐席` (agent) and `客户` (customer). A call's language,
 //! when not given, is detected from its agent turns; its scenario defaults to
@@ -16,10 +18,12 @@
 //! fault, and the rest still parse.
 
 mod csv;
+mod format;
 mod jsonl;
 mod text;
 
 pub use self::csv::parse_csv;
+pub use self::format::{Format, EXTENSIONS};
 pub use self::jsonl::parse_jsonl;
 pub use self::text::{parse_text, TextOptions};
 

@@ -228,9 +228,11 @@ async function languageSwitch(page) {
   return "zh strings shown and remembered";
 }
 
-// A small JSONL upload in both shapes: call "call-one" on one line, call "call-two"
-// as turn rows, and a malformed line (line 3) between that call's rows.
-function batchFile() {
+// A small upload of three files in the three formats: a JSONL file in both shapes
+// (call "call-one" on one line, call "call-two" as turn rows, and a malformed line,
+// line 3, between that call's rows), a CSV file (call "call-three") and a plain-text
+// transcript (call "call-four", named for its file).
+function batchFiles() {
   const lines = [
     JSON.stringify({ call_id: "call-one", agent_id: "agent-7", language: "en", scenario: "complaint", turns: [
       { speaker: "customer", text: "My bill went up again and nobody told me why." },
@@ -240,19 +242,30 @@ function batchFile() {
     "{\"call_id\": \"call-two\", \"speaker\": ",
     JSON.stringify({ call_id: "call-two", speaker: "agent", agent_id: "agent-9", text: "I understand the price matters. May I ask what you pay now, so I can look for a cheaper plan that fits?" })
   ];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sparring-batch-"));
   const name = `eval-${Date.now()}.jsonl`;
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "sparring-batch-")), name);
-  fs.writeFileSync(file, lines.join("\n") + "\n");
-  return { file, name, badLine: 3, calls: ["call-one", "call-two"] };
+  const jsonl = path.join(dir, name);
+  fs.writeFileSync(jsonl, lines.join("\n") + "\n");
+  const csv = path.join(dir, "day-2.csv");
+  fs.writeFileSync(csv, [
+    "call_id,agent_id,timestamp,speaker,text",
+    "call-three,agent-7,2024-05-02T09:30:00Z,客户,我家宽带断了三天了，你们到底管不管？",
+    "call-three,agent-7,2024-05-02T09:30:00Z,客服,\"非常抱歉，三天没网确实影响您了。我马上帮您查线路，今天下午五点前给您回电话。\"",
+  ].join("\r\n") + "\r\n");
+  const txt = path.join(dir, "call-four.txt");
+  fs.writeFileSync(txt, "Customer: The parcel was due on Monday and it still has not come.\nAgent: I'm sorry it is late. I have traced it: it is at the depot and\narrives tomorrow before noon.\n");
+  return { dir, files: [jsonl, csv, txt], name, badFile: name, badLine: 3, calls: ["call-one", "call-two", "call-three", "call-four"] };
 }
 
 async function evaluatorBatch(page) {
-  const up = batchFile();
+  const up = batchFiles();
   try {
     await login(page, EVALUATOR, "/evaluator");
     await page.waitForSelector("body[data-ready='1']");
     page.consoleErrors.length = 0; // the login page's own 401 from /api/me
-    await page.locator("#batch-file").setInputFiles(up.file);
+    await page.locator("#batch-file").setInputFiles(up.files);
+    const chosen = ((await page.locator("#batch-file-name").textContent()) || "").trim();
+    check(chosen.includes("3") && chosen.includes(up.name), `the file picker shows "${chosen}" for three files`);
     await page.locator("#batch-upload").click();
     const detail = page.locator("#batch-detail");
     // The page polls the batch until it is done; the title names the uploaded file.
@@ -286,15 +299,34 @@ async function evaluatorBatch(page) {
     const reply = ((await two.locator(".turn-result .reply").first().textContent()) || "").trim();
     check(reply.startsWith("I understand the price matters"), `call-two's scored reply is "${reply}"`);
 
+    const files = await page.locator("#batch-calls tbody tr[data-call-id]").evaluateAll((rows) => rows.map((r) => r.dataset.callId + "@" + r.dataset.file));
+    check(files.includes("call-three@day-2.csv") && files.includes("call-four@call-four.txt"), `calls are not shown with their files: ${JSON.stringify(files)}`);
+
     const errRows = page.locator("#batch-errors tbody tr");
     check(await errRows.count() === 1, `expected 1 malformed line, the table has ${await errRows.count()}`);
     const errLine = await errRows.first().getAttribute("data-line");
+    const errFile = await errRows.first().getAttribute("data-file");
     const errText = ((await errRows.first().textContent()) || "").trim();
-    check(errLine === String(up.badLine) && errText.startsWith(String(up.badLine)), `the malformed line is reported as line ${errLine}: "${errText}", expected ${up.badLine}`);
+    check(errLine === String(up.badLine) && errFile === up.badFile && errText.startsWith(up.badFile), `the malformed line is reported as ${errFile} line ${errLine}: "${errText}", expected ${up.badFile} line ${up.badLine}`);
+
+    // The downloads are the files `sparring score` writes, built from this batch.
+    const links = await page.locator("#batch-downloads a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+    check(links.length === 4, `download links: ${JSON.stringify(links)}`);
+    const got = await page.evaluate(async (hrefs) => Promise.all(hrefs.map(async (h) => {
+      const r = await fetch(h);
+      return { href: h, status: r.status, type: r.headers.get("content-type"), disposition: r.headers.get("content-disposition"), text: await r.text() };
+    })), links);
+    for (const g of got) check(g.status === 200 && (g.disposition || "").startsWith("attachment"), `${g.href}: ${g.status} ${g.disposition}`);
+    const callsCsv = got.find((g) => g.href.endsWith("calls.csv"));
+    const csvLines = callsCsv.text.trim().split(/\r?\n/);
+    check(csvLines[0].startsWith("file,call_id,agent_id,timestamp,agent_turns,") && csvLines.length === 1 + up.calls.length, `calls.csv: ${JSON.stringify(csvLines.slice(0, 2))} (${csvLines.length} lines)`);
+    check(csvLines.some((l) => l.startsWith("day-2.csv,call-three,agent-7,2024-05-02T09:30:00Z,1,")), "calls.csv has no row for call-three with its timestamp");
+    const report = got.find((g) => g.href.endsWith("report.html"));
+    check((report.type || "").startsWith("text/html") && report.text.includes("<svg") && report.text.includes("call-four"), "report.html is not the HTML report with charts and the calls");
     check(page.consoleErrors.length === 0, "page errors: " + page.consoleErrors.join(" | "));
-    return `dimensions ${dims.join(", ")}; calls ${callIds.join(", ")}; line ${errLine}: ${errText.replace(/^\d+/, "").trim()}`;
+    return `dimensions ${dims.join(", ")}; calls ${files.join(", ")}; ${errFile}:${errLine}; downloads ${got.map((g) => g.href.split("/").pop()).join(", ")}`;
   } finally {
-    fs.rmSync(path.dirname(up.file), { recursive: true, force: true });
+    fs.rmSync(up.dir, { recursive: true, force: true });
   }
 }
 
@@ -389,7 +421,7 @@ const SCENARIOS = [
   ["forbidden", "another trainee cannot open the session", otherTraineeForbidden],
   ["phone-width", "375x740: no horizontal scroll", phoneWidth, { width: 375, height: 740 }],
   ["language", "language switch to Chinese", languageSwitch],
-  ["evaluator-batch", "evaluator uploads a JSONL batch: per-dimension, per-call, malformed line", evaluatorBatch],
+  ["evaluator-batch", "evaluator uploads JSONL, CSV and text files as one batch: per-dimension, per-call with files, malformed line, downloads", evaluatorBatch],
   ["accounts", "admin adds accounts (short password and taken name refused); instructor sees the list only", accountsAdmin],
   // Last: it changes the evaluator's password.
   ["password", "a user changes their password from the nav bar", passwordChange]

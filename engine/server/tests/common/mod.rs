@@ -16,7 +16,7 @@ pub fn repo() -> PathBuf {
 }
 
 /// The built-in plugins' manifests, built once per test binary.
-fn manifests() -> Vec<PluginManifest> {
+pub fn manifests() -> Vec<PluginManifest> {
     static M: OnceLock<Vec<PluginManifest>> = OnceLock::new();
     M.get_or_init(|| {
         builder::build(&repo().join("plugins"))
@@ -74,15 +74,22 @@ pub const USERS: &[(&str, Role)] = &[
 impl TestServer {
     /// Starts a server, or None when the model is not installed.
     pub async fn start() -> Option<TestServer> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server on a database that `prepare` has had its way with
+    /// (after the accounts are added), as a server restarted on it would find it.
+    pub async fn start_with(prepare: impl FnOnce(&mut Store)) -> Option<TestServer> {
         let model = model()?;
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("sparring.db");
         {
-            let store = Store::open(&db).unwrap();
+            let mut store = Store::open(&db).unwrap();
             let hash = password::hash(PASSWORD).unwrap();
             for (name, role) in USERS {
                 store.add_user(name, &hash, *role).unwrap();
             }
+            prepare(&mut store);
         }
         let host = ScoringHost::new(
             Limits::default(),
@@ -103,6 +110,7 @@ impl TestServer {
                 plugins: manifests,
                 plugin_errors: Vec::new(),
                 login_ttl_secs: 3600,
+                batch_jobs: 2,
             })
         })
         .await
@@ -195,6 +203,18 @@ impl Client {
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// Batch `id` once it is no longer running (panics after a minute).
+    pub async fn batch_finished(&self, id: i64) -> Value {
+        for _ in 0..240 {
+            let (_, batch) = self.get(&format!("/api/batches/{id}")).await;
+            if batch["status"] != "running" {
+                return batch;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("batch {id} still running after a minute");
     }
 
     /// Starts a practice or exam session with a persona; its view.

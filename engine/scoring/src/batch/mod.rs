@@ -1,9 +1,14 @@
 //! Batch scoring of recorded or typed calls (quality control, the standard's
 //! intermediate level): every agent turn of a [`Call`] rated by every plugin,
-//! per-call means per dimension, and a summary over many calls.
+//! per-call means per dimension, and a summary over many calls. [`runner`]
+//! scores many calls on many threads and skips those already scored.
+
+mod runner;
+
+pub use runner::{call_fingerprint, pending, plugins_fingerprint, score_calls, Pending};
 
 use crate::plugin::Plugin;
-use crate::run::score_turn_all;
+use crate::run::score_turn_each;
 use serde::{Deserialize, Serialize};
 use sparring_core::scoring::{Score, Speaker, TurnContext};
 use sparring_core::transcript::Call;
@@ -59,7 +64,8 @@ pub struct DimensionSummary {
 
 /// Score every agent turn of `call` with every plugin. Each turn is rated in
 /// the context of the turns before it, in the call's language and scenario;
-/// there is no persona or mood in a recorded call.
+/// there is no persona or mood in a recorded call. The plugins run one after
+/// another on the calling thread.
 pub fn score_call(plugins: &[&Plugin], call: &Call) -> CallResult {
     let turns: Vec<TurnResult> = call
         .turns
@@ -78,7 +84,7 @@ pub fn score_call(plugins: &[&Plugin], call: &Call) -> CallResult {
             };
             let mut scores = Vec::new();
             let mut errors = Vec::new();
-            for outcome in score_turn_all(plugins, &ctx) {
+            for outcome in score_turn_each(plugins, &ctx) {
                 match outcome.result {
                     Ok(s) => scores.extend(s),
                     Err(e) => errors.push(PluginErrorInfo {
