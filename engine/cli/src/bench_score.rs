@@ -276,7 +276,7 @@ mod tests {
                     speaker: Speaker::Customer,
                     text: format!("customer {n}"),
                 }],
-                reply: format!("reply {n}"),
+                reply: format!("reply {language:?} {n}"),
                 speech: None,
             },
             level: Some(1),
