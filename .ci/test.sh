@@ -34,7 +34,7 @@ echo "== browser"
 # Browser tests drive Debian's Chromium with playwright-core (no browser download).
 if [ ! -x /usr/bin/chromium ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 (cd engine/server/tests/browser && npm ci --no-audit --no-fund --silent)
 export SPARRING_REQUIRE_BROWSER=1
